@@ -1,0 +1,83 @@
+"""The only reader of time.
+
+``now()`` is an aware UTC datetime. Tests pin or move it with :func:`freeze` /
+:func:`advance` instead of sleeping. A person's timezone is applied only when
+rendering (:func:`to_local`).
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
+from typing import Iterator
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+UTC = timezone.utc
+_lock = threading.Lock()
+_frozen: datetime | None = None
+
+
+def now() -> datetime:
+    frozen = _frozen
+    return frozen if frozen is not None else datetime.now(UTC)
+
+
+def set_now(moment: datetime | None) -> None:
+    """Pin the clock (``None`` releases it)."""
+    global _frozen
+    if moment is not None and moment.tzinfo is None:
+        raise ValueError("the clock only holds aware datetimes")
+    with _lock:
+        _frozen = moment.astimezone(UTC) if moment is not None else None
+
+
+def advance(delta: timedelta) -> datetime:
+    """Move a pinned clock forward."""
+    global _frozen
+    with _lock:
+        if _frozen is None:
+            raise RuntimeError("advance() needs a frozen clock")
+        _frozen = _frozen + delta
+        return _frozen
+
+
+@contextmanager
+def freeze(moment: datetime) -> Iterator[None]:
+    previous = _frozen
+    set_now(moment)
+    try:
+        yield
+    finally:
+        set_now(previous)
+
+
+@lru_cache(maxsize=512)
+def zone(name: str | None, fallback: str = "UTC") -> ZoneInfo:
+    """ZoneInfo for an IANA name; unknown or empty names fall back (never raise)."""
+    for candidate in (name, fallback, "UTC"):
+        if not candidate:
+            continue
+        try:
+            return ZoneInfo(candidate)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+    return ZoneInfo("UTC")
+
+
+def to_local(moment: datetime, tz_name: str | None, fallback: str = "UTC") -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: the database only holds UTC")
+    return moment.astimezone(zone(tz_name, fallback))
+
+
+def local_midnight(day: date, tz_name: str | None) -> datetime:
+    """The UTC instant of 00:00 on ``day`` in ``tz_name``."""
+    return datetime.combine(day, time(0), zone(tz_name)).astimezone(UTC)
+
+
+def ensure_utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: give a timezone")
+    return moment.astimezone(UTC)

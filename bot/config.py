@@ -1,0 +1,181 @@
+"""Settings: read once from the environment (and a `.env` file), frozen, typed.
+
+Nothing else in the code base reads ``os.environ``. A bad value raises
+:class:`ConfigError`, which the CLI prints as one line naming the variable.
+Secrets are kept out of ``repr()`` so they never reach a log line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field, fields
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_DATABASE_URL = "sqlite:///presales.db"
+
+_TOKEN_HELP = {
+    "SLACK_BOT_TOKEN": "create the app from manifest.yml at https://api.slack.com/apps, install it, "
+    "then copy 'Bot User OAuth Token' (xoxb-...) from OAuth & Permissions",
+    "SLACK_SIGNING_SECRET": "copy 'Signing Secret' from Basic Information of the app created from manifest.yml",
+    "SLACK_APP_TOKEN": "Socket Mode needs an app-level token (xapp-...): Basic Information -> App-Level Tokens, "
+    "scope connections:write",
+}
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is one human line."""
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)?\s*$", re.IGNORECASE)
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> timedelta:
+    """'30m', '24h', '2d', '90s', bare seconds -> timedelta (ValueError otherwise)."""
+    match = _DURATION.match(text or "")
+    if not match:
+        raise ValueError(f"{text!r} is not a duration like 30m, 24h or 2d")
+    number, unit = match.groups()
+    return timedelta(seconds=float(number) * _UNITS[(unit or "s").lower()])
+
+
+def _secret(value: str | None) -> str | None:
+    return value.strip() if value and value.strip() else None
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)
+    port: int = 3000
+    admins: frozenset[str] = frozenset()
+    experts_channel: str | None = None
+    timezone: str = "UTC"
+    fanout_limit: int = 25
+    send_concurrency: int = 8
+    work_threads: int = 8
+    listener_threads: int = 16
+    max_lead: timedelta = timedelta(days=365)
+    stats_period: timedelta = timedelta(days=28)
+    log_level: str = "INFO"
+
+    def require(self, *names: str) -> None:
+        """Raise a one-line ConfigError for the first missing Slack credential."""
+        for name in names:
+            if not getattr(self, name.lower()):
+                raise ConfigError(f"{name} is not set: {_TOKEN_HELP.get(name, 'set it in the environment or .env')}")
+
+    def redacted(self) -> dict[str, object]:
+        """Settings safe to print (secrets masked)."""
+        out: dict[str, object] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = ("***" if value else None) if not f.repr else value
+        out["database_url"] = _mask_url(self.database_url)
+        return out
+
+
+def _mask_url(url: str) -> str:
+    return re.sub(r"(//[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={raw!r} must be at least {minimum}")
+    return value
+
+
+def _duration(env: Mapping[str, str], name: str, default: timedelta) -> timedelta:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = parse_duration(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+    if value <= timedelta(0):
+        raise ConfigError(f"{name}={raw!r} must be longer than zero")
+    return value
+
+
+def _timezone(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = (env.get(name) or "").strip() or default
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{name}={raw!r} is not an IANA timezone such as Europe/Berlin") from None
+    return raw
+
+
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+def _user_ids(env: Mapping[str, str], name: str) -> frozenset[str]:
+    raw = env.get(name) or ""
+    ids = [part.strip() for part in re.split(r"[\s,]+", raw) if part.strip()]
+    bad = [i for i in ids if not _USER_ID.match(i)]
+    if bad:
+        raise ConfigError(f"{name}: {bad[0]!r} is not a Slack user ID like U012ABCDEF")
+    return frozenset(ids)
+
+
+def load_settings(env: Mapping[str, str] | None = None, env_file: str | os.PathLike | None = ".env") -> Settings:
+    """Build Settings from ``env`` (default: os.environ) over the values of ``env_file``."""
+    merged: dict[str, str] = {}
+    if env_file and Path(env_file).is_file():
+        merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    merged.update(os.environ if env is None else env)
+
+    api_url = (merged.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL).strip()
+    if not re.match(r"^https?://", api_url):
+        raise ConfigError(f"SLACK_API_URL={api_url!r} must be an http(s) URL such as {DEFAULT_SLACK_API_URL}")
+    if not api_url.endswith("/"):
+        api_url += "/"
+    channel = (merged.get("PRESALES_EXPERTS_CHANNEL") or "").strip() or None
+    if channel and not re.match(r"^[CG][A-Z0-9]{2,}$", channel):
+        raise ConfigError(f"PRESALES_EXPERTS_CHANNEL={channel!r} must be a channel ID like C012ABCDEF")
+    level = (merged.get("LOG_LEVEL") or "INFO").strip().upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ConfigError(f"LOG_LEVEL={level!r} must be DEBUG, INFO, WARNING or ERROR")
+    return Settings(
+        slack_bot_token=_secret(merged.get("SLACK_BOT_TOKEN")),
+        slack_signing_secret=_secret(merged.get("SLACK_SIGNING_SECRET")),
+        slack_app_token=_secret(merged.get("SLACK_APP_TOKEN")),
+        slack_api_url=api_url,
+        database_url=(merged.get("DATABASE_URL") or DEFAULT_DATABASE_URL).strip(),
+        port=_int(merged, "PORT", 3000),
+        admins=_user_ids(merged, "PRESALES_ADMINS"),
+        experts_channel=channel,
+        timezone=_timezone(merged, "PRESALES_TIMEZONE", "UTC"),
+        fanout_limit=_int(merged, "PRESALES_FANOUT_LIMIT", 25),
+        send_concurrency=_int(merged, "PRESALES_SEND_CONCURRENCY", 8),
+        work_threads=_int(merged, "PRESALES_WORK_THREADS", 8),
+        listener_threads=_int(merged, "PRESALES_LISTENER_THREADS", 16),
+        max_lead=_duration(merged, "PRESALES_MAX_LEAD", timedelta(days=365)),
+        stats_period=_duration(merged, "PRESALES_STATS_PERIOD", timedelta(days=28)),
+        log_level=level,
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()

@@ -1,0 +1,37 @@
+"""Domain errors people can read.
+
+Services raise these; the one error handler (bot/app.py) turns them into an
+ephemeral message or inline modal errors. Their text is written for the user.
+"""
+
+from __future__ import annotations
+
+
+class PresalesError(Exception):
+    """Base class: ``str(exc)`` is safe to show to the user."""
+
+
+class InvalidInput(PresalesError):
+    """Bad input; ``fields`` maps a modal block_id (or a CLI/command field) to a message."""
+
+    def __init__(self, message: str | None = None, fields: dict[str, str] | None = None) -> None:
+        self.fields = dict(fields or {})
+        super().__init__(message or "; ".join(self.fields.values()) or "That input is not valid.")
+
+
+class NotFound(PresalesError):
+    pass
+
+
+class NotAllowed(PresalesError):
+    pass
+
+
+class Conflict(PresalesError):
+    """The thing moved on (already claimed, cancelled, ...)."""
+
+
+class AlreadyClaimed(Conflict):
+    def __init__(self, message: str, claimed_by_user_id: str | None = None) -> None:
+        self.claimed_by_user_id = claimed_by_user_id
+        super().__init__(message)

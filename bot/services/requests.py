@@ -1,0 +1,420 @@
+"""Requests for an expert: validation, the `/presales ...` pre-fill parser, creation,
+cancellation, listing, and the offers (one per notified expert) they fan out to.
+
+State machine (every transition is a conditional UPDATE on the current state):
+
+    open ──claim──▶ claimed ──release──▶ open
+      │                │
+      └──cancel──▶ cancelled ◀──cancel──┘
+    open ──(time passed, nobody claimed)──▶ unfilled
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Sequence
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from bot.services import directory
+from bot.services.dates import parse_when
+from bot.slack.ids import Block
+from models import Offer, Person, Request, RequestEvent, RequestKind, RequestStatus, Skill, Urgency
+
+ACCOUNT_MAX = 200
+DESCRIPTION_MAX = 2900
+CRM_MAX = 500
+MAX_SKILLS = 10
+DURATIONS = (15, 30, 45, 60, 90, 120, 180, 240, 480)
+DEFAULT_DURATION = 60
+PAST_GRACE = timedelta(minutes=5)
+
+_URL = re.compile(r"^https?://[^\s<>|\"']+$", re.IGNORECASE)
+
+
+@dataclass
+class Draft:
+    """What the request modal collected, already typed (validation is separate)."""
+
+    kind: str | None = None
+    skills: list[str] = field(default_factory=list)
+    account: str = ""
+    meeting_at: datetime | None = None
+    duration_min: int | None = None
+    needed_by: datetime | None = None
+    urgency: str = Urgency.NORMAL.value
+    description: str = ""
+    crm_url: str | None = None
+
+
+def validate(draft: Draft, *, now: datetime, max_lead: timedelta, known_skills: set[str] | None = None) -> Draft:
+    """Check a draft; return a cleaned copy or raise InvalidInput with one message per block."""
+    errors: dict[str, str] = {}
+    kinds = {k.value for k in RequestKind}
+    if draft.kind not in kinds:
+        errors[Block.KIND] = "Pick what kind of help you need."
+    skills = []
+    for name in draft.skills:
+        try:
+            skills.append(directory.normalize_skill(name))
+        except InvalidInput as exc:
+            errors[Block.SKILLS] = str(exc)
+    skills = list(dict.fromkeys(skills))
+    if not skills and Block.SKILLS not in errors:
+        errors[Block.SKILLS] = "Pick at least one skill."
+    elif len(skills) > MAX_SKILLS:
+        errors[Block.SKILLS] = f"Pick at most {MAX_SKILLS} skills."
+    elif known_skills is not None and Block.SKILLS not in errors:
+        unknown = [s for s in skills if s not in known_skills]
+        if unknown:
+            errors[Block.SKILLS] = f"No expert lists '{unknown[0]}'. Pick skills from the list."
+    account = (draft.account or "").strip()
+    if not account:
+        errors[Block.ACCOUNT] = "Name the account or opportunity."
+    elif len(account) > ACCOUNT_MAX:
+        errors[Block.ACCOUNT] = f"Keep the account name under {ACCOUNT_MAX} characters."
+    description = (draft.description or "").strip()
+    if not description:
+        errors[Block.DESCRIPTION] = "Say what you need from the expert."
+    elif len(description) > DESCRIPTION_MAX:
+        errors[Block.DESCRIPTION] = f"Keep it under {DESCRIPTION_MAX} characters ({len(description)} now)."
+    crm = (draft.crm_url or "").strip() or None
+    if crm and (len(crm) > CRM_MAX or not _URL.match(crm)):
+        errors[Block.CRM_URL] = "Give a full link starting with https://, or leave it empty."
+    urgency = draft.urgency if draft.urgency in {u.value for u in Urgency} else None
+    if urgency is None:
+        errors[Block.URGENCY] = "Pick normal or urgent."
+    meeting_at, needed_by, duration = draft.meeting_at, draft.needed_by, draft.duration_min
+    needs_meeting = draft.kind in kinds and RequestKind(draft.kind).has_meeting
+    if needs_meeting:
+        if meeting_at is None:
+            errors[Block.MEETING_AT] = "When does the meeting start?"
+        else:
+            problem = _time_problem(meeting_at, now=now, max_lead=max_lead, what="The meeting")
+            if problem:
+                errors[Block.MEETING_AT] = problem
+        if duration is None:
+            duration = DEFAULT_DURATION
+        elif duration not in DURATIONS:
+            errors[Block.DURATION] = "Pick a duration from the list."
+        needed_by = None
+    elif draft.kind in kinds:
+        moment = needed_by or meeting_at
+        if moment is None:
+            errors[Block.NEEDED_BY] = "By when do you need it?"
+        else:
+            problem = _time_problem(moment, now=now, max_lead=max_lead, what="The deadline")
+            if problem:
+                errors[Block.NEEDED_BY] = problem
+        needed_by, meeting_at, duration = moment, None, None
+    if errors:
+        raise InvalidInput(fields={str(k): v for k, v in errors.items()})
+    return Draft(
+        kind=draft.kind,
+        skills=skills,
+        account=account,
+        meeting_at=meeting_at,
+        duration_min=duration,
+        needed_by=needed_by,
+        urgency=urgency or Urgency.NORMAL.value,
+        description=description,
+        crm_url=crm,
+    )
+
+
+def _time_problem(moment: datetime, *, now: datetime, max_lead: timedelta, what: str) -> str | None:
+    if moment < now - PAST_GRACE:
+        return f"{what} is in the past. Pick a time from now on."
+    if moment > now + max_lead:
+        return f"{what} is more than {max_lead.days} days away. Ask again closer to the date."
+    return None
+
+
+# ---------------------------------------------------------------- pre-fill from `/presales <text>`
+
+_KIND_WORDS = {
+    "demo": RequestKind.DEMO,
+    "demonstration": RequestKind.DEMO,
+    "discovery": RequestKind.DISCOVERY,
+    "deep-dive": RequestKind.DISCOVERY,
+    "deepdive": RequestKind.DISCOVERY,
+    "technical": RequestKind.DISCOVERY,
+    "poc": RequestKind.POC,
+    "pov": RequestKind.POC,
+    "pilot": RequestKind.POC,
+    "rfp": RequestKind.RFP,
+    "rfi": RequestKind.RFP,
+    "questionnaire": RequestKind.RFP,
+    "security-questionnaire": RequestKind.RFP,
+    "question": RequestKind.QUESTION,
+    "ad-hoc": RequestKind.QUESTION,
+    "adhoc": RequestKind.QUESTION,
+}
+_URGENT_WORDS = {"urgent", "asap", "urgently"}
+
+
+@dataclass
+class Prefill:
+    kind: str | None = None
+    skills: list[str] = field(default_factory=list)
+    account: str = ""
+    when: datetime | None = None
+    urgency: str = Urgency.NORMAL.value
+    leftover: str = ""
+
+
+def parse_prefill(text: str, *, known_skills: Sequence[str], tz: str | None, now: datetime) -> Prefill:
+    """`demo kubernetes for Acme Tue 3pm` -> kind demo, skills [kubernetes], account Acme,
+    when = next Tuesday 15:00 in ``tz``. Never raises: what it cannot read stays for the modal."""
+    out = Prefill()
+    text = (text or "").strip()[:500]
+    if not text:
+        return out
+    words = text.split()
+    rest: list[str] = []
+    lowered_text = " " + " ".join(w.lower() for w in words) + " "
+    # Multi-word skills first (longest name wins), matched on word boundaries.
+    for name in sorted(known_skills, key=len, reverse=True):
+        if f" {name} " in lowered_text and name not in out.skills:
+            out.skills.append(name)
+            lowered_text = lowered_text.replace(f" {name} ", " \x00 ", 1)
+    mapped = _align(words, out.skills)
+    account_words: list[str] = []
+    in_account = False
+    for lower, original_word in mapped:
+        if lower == "\x00":
+            in_account = False
+            continue
+        bare = lower.strip(",.;:!")
+        if out.kind is None and bare in _KIND_WORDS:
+            out.kind = _KIND_WORDS[bare].value
+            in_account = False
+            continue
+        if bare in _URGENT_WORDS:
+            out.urgency = Urgency.URGENT.value
+            continue
+        if bare == "for" and not account_words:
+            in_account = True
+            continue
+        if bare in {"with", "about", "on", "at", "by"}:
+            in_account = False
+            if bare in {"with", "about"}:
+                continue
+        if in_account:
+            account_words.append(original_word)
+        else:
+            rest.append(original_word)
+    # The date is the longest run of words (in the account part, then the rest) that parses.
+    spans = [(span, source) for source in (account_words, rest) if (span := _date_span(source, tz=tz, now=now))]
+    if spans:
+        (start, end, out.when), source = max(spans, key=lambda item: item[0][1] - item[0][0])
+        del source[start:end]
+    out.account = " ".join(account_words).strip(" ,.;:")[:ACCOUNT_MAX]
+    out.leftover = " ".join(rest).strip()
+    return out
+
+
+_DATEISH = re.compile(
+    r"\b(today|tomorrow|(mon|tue|wed|thu|fri|sat|sun|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*)\b"
+    r"|\d\s*(am|pm)\b|\d:\d\d|\d{4}-\d\d?-\d\d?|\d\d?/\d\d?",
+    re.I,
+)
+
+
+def _date_span(words: list[str], *, tz: str | None, now: datetime) -> tuple[int, int, datetime] | None:
+    words = words[:30]
+    for size in range(min(len(words), 6), 0, -1):
+        for start in range(0, len(words) - size + 1):
+            chunk = " ".join(words[start : start + size])
+            if not _DATEISH.search(chunk):
+                continue
+            try:
+                moment = parse_when(chunk, tz=tz, now=now).at
+            except InvalidInput:
+                continue
+            if moment >= now:
+                return start, start + size, moment
+    return None
+
+
+def _align(words: list[str], skills: list[str]) -> list[tuple[str, str]]:
+    """Pair each word (lower, original), replacing each matched multi-word skill by one marker."""
+    out: list[tuple[str, str]] = []
+    lowered = [w.lower() for w in words]
+    i = 0
+    remaining = list(skills)
+    while i < len(words):
+        hit = None
+        for name in remaining:
+            parts = name.split()
+            if lowered[i : i + len(parts)] == parts:
+                hit = name
+                break
+        if hit:
+            remaining.remove(hit)
+            out.append(("\x00", hit))
+            i += len(hit.split())
+        else:
+            out.append((lowered[i], words[i]))
+            i += 1
+    return out
+
+
+# ---------------------------------------------------------------- lifecycle
+
+
+def get(session: Session, *, request_id: int, team_id: str) -> Request:
+    """A request of this workspace, or NotFound (also for another workspace's id)."""
+    request = session.get(Request, request_id)
+    if request is None or request.team_id != team_id:
+        raise NotFound(f"Request #{request_id} does not exist.")
+    return request
+
+
+def log_event(session: Session, *, request_id: int, actor_id: int | None, kind: str, now: datetime, detail: str | None = None) -> None:
+    session.add(RequestEvent(request_id=request_id, actor_id=actor_id, kind=kind, detail=detail, at=now))
+
+
+@dataclass
+class Created:
+    request: Request
+    created: bool  # False when the same submission was seen before (a replay)
+
+
+def create(
+    session: Session,
+    *,
+    team_id: str,
+    requester_user_id: str,
+    channel_id: str,
+    draft: Draft,
+    source_key: str | None,
+    now: datetime,
+) -> Created:
+    """Store a validated request. ``source_key`` (the modal's view id) makes a replayed
+    submission return the first request instead of creating a second one."""
+    if source_key:
+        existing = session.execute(select(Request).where(Request.source_key == source_key)).scalar_one_or_none()
+        if existing is not None:
+            return Created(existing, False)
+    requester = directory.ensure_person(session, team_id=team_id, user_id=requester_user_id, now=now)
+    skills = list(session.scalars(select(Skill).where(Skill.name.in_(draft.skills))))
+    if len(skills) != len(draft.skills):
+        raise InvalidInput(fields={Block.SKILLS.value: "One of these skills is no longer in the directory."})
+    request = Request(
+        team_id=team_id,
+        requester_id=requester.id,
+        channel_id=channel_id,
+        kind=draft.kind,
+        account=draft.account,
+        description=draft.description,
+        crm_url=draft.crm_url,
+        urgency=draft.urgency,
+        meeting_at=draft.meeting_at,
+        duration_min=draft.duration_min,
+        needed_by=draft.needed_by,
+        status=RequestStatus.OPEN.value,
+        source_key=source_key,
+        created_at=now,
+        updated_at=now,
+    )
+    request.skills = skills
+    try:
+        with session.begin_nested():
+            session.add(request)
+            session.flush()
+    except IntegrityError:
+        existing = session.execute(select(Request).where(Request.source_key == source_key)).scalar_one_or_none()
+        if existing is None:
+            raise
+        return Created(existing, False)
+    log_event(session, request_id=request.id, actor_id=requester.id, kind="created", now=now)
+    return Created(request, True)
+
+
+def plan_offers(session: Session, *, request: Request, matches: Sequence[directory.Match], now: datetime) -> list[Offer]:
+    """Offer rows for matches that do not have one yet (one per request and expert)."""
+    have = set(session.scalars(select(Offer.expert_id).where(Offer.request_id == request.id)))
+    offers = []
+    for rank, match in enumerate(matches, start=1):
+        if match.person.id in have:
+            continue
+        offer = Offer(request_id=request.id, expert_id=match.person.id, rank=rank, created_at=now, attempts=0)
+        session.add(offer)
+        offers.append(offer)
+    if request.broadcast_at is None:
+        request.broadcast_at = now
+    session.flush()
+    return offers
+
+
+def record_offer_sent(session: Session, *, offer_id: int, channel_id: str, ts: str, now: datetime) -> None:
+    session.execute(
+        update(Offer)
+        .where(Offer.id == offer_id)
+        .values(channel_id=channel_id, ts=ts, sent_at=func.coalesce(Offer.sent_at, now), failed_at=None, error=None,
+                attempts=Offer.attempts + 1)
+    )
+
+
+def record_offer_failed(session: Session, *, offer_id: int, error: str, now: datetime) -> None:
+    session.execute(
+        update(Offer)
+        .where(Offer.id == offer_id, Offer.ts.is_(None))
+        .values(failed_at=now, error=error[:64], attempts=Offer.attempts + 1)
+    )
+
+
+def record_status_message(session: Session, *, request_id: int, channel: str | None, ts: str | None, error: str | None) -> None:
+    values: dict = {"status_error": error[:64] if error else None}
+    if ts:
+        values.update(status_channel=channel, status_ts=ts)
+    session.execute(update(Request).where(Request.id == request_id).values(**values))
+
+
+def record_experts_post(session: Session, *, request_id: int, channel: str, ts: str) -> None:
+    session.execute(
+        update(Request).where(Request.id == request_id).values(experts_post_channel=channel, experts_post_ts=ts)
+    )
+
+
+def cancel(
+    session: Session, *, request_id: int, team_id: str, actor_user_id: str, admins: frozenset[str], now: datetime
+) -> Request:
+    request = get(session, request_id=request_id, team_id=team_id)
+    actor = directory.ensure_person(session, team_id=team_id, user_id=actor_user_id, now=now)
+    roles = directory.roles_of(session, team_id=team_id, user_id=actor_user_id, admins=admins)
+    if actor.id != request.requester_id and not roles.can_manage:
+        raise NotAllowed(f"Only the requester or a manager can cancel request #{request.id}.")
+    done = session.execute(
+        update(Request)
+        .where(Request.id == request.id, Request.status.in_([RequestStatus.OPEN.value, RequestStatus.CLAIMED.value]))
+        .values(status=RequestStatus.CANCELLED.value, cancelled_by_id=actor.id, cancelled_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not done:
+        session.refresh(request)
+        raise Conflict(f"Request #{request.id} is already {request.status}; nothing to cancel.")
+    log_event(session, request_id=request.id, actor_id=actor.id, kind="cancelled", now=now)
+    session.refresh(request)
+    return request
+
+
+def list_open(session: Session, *, team_id: str, limit: int = 20) -> tuple[list[Request], int]:
+    base = select(Request).where(Request.team_id == team_id, Request.status == RequestStatus.OPEN.value)
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    rows = list(session.scalars(base.order_by(func.coalesce(Request.meeting_at, Request.needed_by), Request.id).limit(limit)))
+    return rows, total
+
+
+def offers_of(session: Session, *, request_id: int) -> list[Offer]:
+    return list(session.scalars(select(Offer).where(Offer.request_id == request_id).order_by(Offer.rank, Offer.id)))
+
+
+def requester_of(request: Request) -> Person:
+    return request.requester

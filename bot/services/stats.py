@@ -1,0 +1,186 @@
+"""Response figures, computed in SQL (one query per table, never a Python loop over rows).
+
+Definitions (the README repeats them; managers are judged on these):
+- *notified*: offers (DMs) Slack accepted (``sent_at`` set) in the period.
+- *responded*: notified offers the expert answered (claim, decline, or a late claim
+  click after someone else won). Ignored offers count against the response rate.
+- *response rate*: responded / notified.
+- *time to respond*: ``responded_at - sent_at`` of responded offers; median and p90
+  are linear-interpolated percentiles (PostgreSQL's percentile_cont).
+- *claims* / *declines*: first responses of that kind (also from the experts channel).
+- Per request: *time to first response* = first response - broadcast; *time to claim* =
+  first claim - broadcast.
+The period holds an offer by ``coalesce(sent_at, responded_at)`` and a request by ``broadcast_at``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, case, func, select, true
+from sqlalchemy.orm import Session
+
+from bot.services.sql import PercentileSpec, elapsed_ms, percentile_columns
+from models import Offer, Person, Request, Response
+
+P50 = PercentileSpec("p50", 0.5)
+P90 = PercentileSpec("p90", 0.9)
+
+
+@dataclass(frozen=True)
+class ResponseFigures:
+    notified: int = 0
+    responded: int = 0
+    claims: int = 0
+    declines: int = 0
+    median_s: float | None = None
+    p90_s: float | None = None
+
+    @property
+    def response_rate(self) -> float | None:
+        return self.responded / self.notified if self.notified else None
+
+
+@dataclass(frozen=True)
+class TeamFigures:
+    responses: ResponseFigures
+    requests: int
+    claimed: int
+    first_response_median_s: float | None
+    first_response_p90_s: float | None
+    claim_median_s: float | None
+    claim_p90_s: float | None
+
+
+def _seconds(ms) -> float | None:
+    return None if ms is None else round(float(ms) / 1000.0, 3)
+
+
+def _offer_scope(team_id: str, since: datetime, until: datetime):
+    moment = func.coalesce(Offer.sent_at, Offer.responded_at)
+    return and_(Person.team_id == team_id, moment >= since, moment < until)
+
+
+def response_figures(
+    session: Session,
+    *,
+    team_id: str,
+    since: datetime,
+    until: datetime,
+    expert_ids: list[int] | None = None,
+    by_expert: bool = True,
+) -> dict[int | None, ResponseFigures]:
+    """Figures per expert id (or one entry keyed None for the whole team)."""
+    scope = _offer_scope(team_id, since, until)
+    if expert_ids is not None:
+        scope = and_(scope, Offer.expert_id.in_(expert_ids))
+    sent = Offer.sent_at.is_not(None)
+    answered = and_(sent, Offer.responded_at.is_not(None))
+    group = [Offer.expert_id] if by_expert else []
+    counts = (
+        select(
+            *group,
+            func.count(Offer.sent_at).label("notified"),
+            func.sum(case((answered, 1), else_=0)).label("responded"),
+            func.sum(case((Offer.response == Response.CLAIM.value, 1), else_=0)).label("claims"),
+            func.sum(case((Offer.response == Response.DECLINE.value, 1), else_=0)).label("declines"),
+        )
+        .join(Person, Person.id == Offer.expert_id)
+        .where(scope)
+    )
+    if group:
+        counts = counts.group_by(*group)
+    counts = counts.subquery("counts")
+    pct = percentile_columns(
+        case((answered, elapsed_ms(Offer.responded_at, Offer.sent_at))),
+        group,
+        [P50, P90],
+        where=and_(scope, Person.id == Offer.expert_id),
+    )
+    if group:
+        stmt = select(counts, pct.c.p50, pct.c.p90).outerjoin(pct, pct.c.expert_id == counts.c.expert_id)
+    else:
+        stmt = select(counts, pct.c.p50, pct.c.p90).outerjoin(pct, true())
+    out: dict[int | None, ResponseFigures] = {}
+    for row in session.execute(stmt).mappings():
+        key = row["expert_id"] if group else None
+        out[key] = ResponseFigures(
+            notified=int(row["notified"] or 0),
+            responded=int(row["responded"] or 0),
+            claims=int(row["claims"] or 0),
+            declines=int(row["declines"] or 0),
+            median_s=_seconds(row["p50"]),
+            p90_s=_seconds(row["p90"]),
+        )
+    return out
+
+
+def team_figures(session: Session, *, team_id: str, since: datetime, until: datetime) -> TeamFigures:
+    responses = response_figures(session, team_id=team_id, since=since, until=until, by_expert=False).get(
+        None, ResponseFigures()
+    )
+    in_period = and_(Request.team_id == team_id, Request.broadcast_at >= since, Request.broadcast_at < until)
+    first_response = (
+        select(Offer.request_id, func.min(Offer.responded_at).label("first_at"))
+        .where(Offer.responded_at.is_not(None))
+        .group_by(Offer.request_id)
+        .subquery("first_response")
+    )
+    per_request = (
+        select(
+            Request.id.label("request_id"),
+            elapsed_ms(first_response.c.first_at, Request.broadcast_at).label("to_first"),
+            elapsed_ms(Request.first_claimed_at, Request.broadcast_at).label("to_claim"),
+            Request.first_claimed_at,
+        )
+        .outerjoin(first_response, first_response.c.request_id == Request.id)
+        .where(in_period)
+        .subquery("per_request")
+    )
+    totals = session.execute(
+        select(func.count(), func.count(per_request.c.first_claimed_at)).select_from(per_request)
+    ).one()
+    first = session.execute(
+        select(percentile_columns(per_request.c.to_first, [], [P50, P90]))
+    ).mappings().one_or_none() or {}
+    to_claim = session.execute(
+        select(percentile_columns(per_request.c.to_claim, [], [P50, P90]))
+    ).mappings().one_or_none() or {}
+    return TeamFigures(
+        responses=responses,
+        requests=int(totals[0]),
+        claimed=int(totals[1]),
+        first_response_median_s=_seconds(first.get("p50")),
+        first_response_p90_s=_seconds(first.get("p90")),
+        claim_median_s=_seconds(to_claim.get("p50")),
+        claim_p90_s=_seconds(to_claim.get("p90")),
+    )
+
+
+@dataclass(frozen=True)
+class ExpertRow:
+    person: Person
+    figures: ResponseFigures
+
+
+def expert_table(session: Session, *, team_id: str, since: datetime, until: datetime, limit: int = 50) -> list[ExpertRow]:
+    """Every active expert (silence included), ranked by response rate, then speed."""
+    figures = response_figures(session, team_id=team_id, since=since, until=until)
+    people = list(
+        session.scalars(
+            select(Person).where(
+                Person.team_id == team_id,
+                (Person.is_expert.is_(True)) | Person.id.in_([k for k in figures if k is not None] or [-1]),
+            )
+        )
+    )
+    rows = [ExpertRow(p, figures.get(p.id, ResponseFigures())) for p in people]
+    rows.sort(
+        key=lambda r: (
+            -(r.figures.response_rate if r.figures.response_rate is not None else -1),
+            r.figures.median_s if r.figures.median_s is not None else float("inf"),
+            r.person.slack_user_id,
+        )
+    )
+    return rows[:limit]

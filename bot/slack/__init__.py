@@ -1,0 +1,1 @@
+"""Everything that speaks Slack but is not a listener."""

@@ -1,0 +1,37 @@
+"""The one Slack Web API client factory.
+
+slack_sdk retries only connection errors by default; we add its rate-limit
+handler (honours Retry-After) and its server-error handler (5xx, with backoff
+and jitter) so a 429 storm or a flaky Slack does not lose a DM.
+"""
+
+from __future__ import annotations
+
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+from slack_sdk.http_retry.jitter import RandomJitter
+
+from bot.config import Settings
+
+
+def retry_handlers(*, rate_limit_retries: int = 5, server_error_retries: int = 3) -> list:
+    backoff = BackoffRetryIntervalCalculator(backoff_factor=0.5, jitter=RandomJitter())
+    return [
+        ConnectionErrorRetryHandler(max_retry_count=2, interval_calculator=backoff),
+        RateLimitErrorRetryHandler(max_retry_count=rate_limit_retries),
+        ServerErrorRetryHandler(max_retry_count=server_error_retries, interval_calculator=backoff),
+    ]
+
+
+def make_client(settings: Settings, *, token: str | None = None, timeout: int = 10) -> WebClient:
+    return WebClient(
+        token=token or settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=timeout,
+        retry_handlers=retry_handlers(),
+    )

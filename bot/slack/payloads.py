@@ -1,0 +1,56 @@
+"""Button values and private_metadata: opaque ids only, parsed and validated in one place.
+
+A value we sent comes back through Slack, but a signed request can still carry
+anything (a forwarded or crafted payload), so every value is parsed strictly:
+a positive integer id and nothing else. Channel ids are checked by shape.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from bot.errors import NotFound
+
+_MAX_ID = 2**31 - 1
+_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,30}$")
+
+
+def request_value(request_id: int) -> str:
+    return str(int(request_id))
+
+
+def parse_request_value(value: object) -> int:
+    """'123' -> 123; anything else -> NotFound (the user sees "not found")."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
+        number = int(value)
+        if 0 < number <= _MAX_ID:
+            return number
+    raise NotFound("That request does not exist (any more).")
+
+
+def request_modal_metadata(channel_id: str | None) -> str:
+    return json.dumps({"c": channel_id} if channel_id else {}, separators=(",", ":"))
+
+
+def parse_request_modal_metadata(raw: str | None) -> str | None:
+    """The deal channel the modal was opened from, or None."""
+    try:
+        data = json.loads(raw or "{}")
+    except ValueError:
+        return None
+    channel = data.get("c") if isinstance(data, dict) else None
+    return channel if isinstance(channel, str) and _CHANNEL.match(channel) else None
+
+
+def decline_metadata(request_id: int) -> str:
+    return json.dumps({"r": int(request_id)}, separators=(",", ":"))
+
+
+def parse_decline_metadata(raw: str | None) -> int:
+    try:
+        data = json.loads(raw or "{}")
+    except ValueError:
+        data = {}
+    value = data.get("r") if isinstance(data, dict) else None
+    return parse_request_value(str(value) if isinstance(value, int) else value)

@@ -1,0 +1,20 @@
+"""SQLAlchemy 2.0 typed models. Import from here so metadata is complete."""
+
+from models.base import Base, UTCDateTime
+from models.person import ExpertSkill, Person, Skill, SkillLevel
+from models.request import (
+    KIND_LABELS,
+    Offer,
+    Request,
+    RequestEvent,
+    RequestKind,
+    RequestStatus,
+    Response,
+    Urgency,
+    request_skills,
+)
+
+__all__ = [
+    "Base", "UTCDateTime", "ExpertSkill", "Person", "Skill", "SkillLevel", "KIND_LABELS", "Offer", "Request",
+    "RequestEvent", "RequestKind", "RequestStatus", "Response", "Urgency", "request_skills",
+]

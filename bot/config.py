@@ -59,6 +59,8 @@ class Settings:
     slack_api_url: str = DEFAULT_SLACK_API_URL
     database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)
     port: int = 3000
+    web_workers: int = 2
+    web_threads: int = 16
     admins: frozenset[str] = frozenset()
     experts_channel: str | None = None
     timezone: str = "UTC"
@@ -162,6 +164,8 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: str | os.PathL
         slack_api_url=api_url,
         database_url=(merged.get("DATABASE_URL") or DEFAULT_DATABASE_URL).strip(),
         port=_int(merged, "PORT", 3000),
+        web_workers=_int(merged, "WEB_CONCURRENCY", 2),
+        web_threads=_int(merged, "PRESALES_WEB_THREADS", 16),
         admins=_user_ids(merged, "PRESALES_ADMINS"),
         experts_channel=channel,
         timezone=_timezone(merged, "PRESALES_TIMEZONE", "UTC"),

@@ -1,0 +1,112 @@
+"""Assemble the Bolt app: dependencies, listeners, the one error handler."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.models.blocks import SectionBlock
+from slack_sdk.models.views import View
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from bot.config import Settings
+from bot.db import Database
+from bot.errors import InvalidInput, PresalesError
+from bot.flows import Flows
+from bot.slack.blocks.common import md, plain
+from bot.slack.client import make_client
+from bot.slack.notify import Notifier
+from bot.work import Work
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    db: Database
+    client: WebClient
+    notifier: Notifier
+    work: Work
+    flows: Flows
+
+    def close(self) -> None:
+        self.work.shutdown()
+        self.db.dispose()
+
+
+def build_deps(settings: Settings, *, db: Database | None = None, client: WebClient | None = None) -> Deps:
+    db = db or Database(settings.database_url)
+    client = client or make_client(settings)
+    notifier = Notifier(client)
+    work = Work(threads=settings.work_threads, send_threads=settings.send_concurrency)
+    return Deps(settings=settings, db=db, client=client, notifier=notifier, work=work,
+                flows=Flows(settings=settings, db=db, notifier=notifier, work=work))
+
+
+def build_app(settings: Settings, *, deps: Deps | None = None, process_before_response: bool = False,
+              token_verification: bool = True) -> App:
+    settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+    deps = deps or build_deps(settings)
+    app = App(
+        name="presales-bot",
+        token=settings.slack_bot_token,
+        client=deps.client,
+        signing_secret=settings.slack_signing_secret,
+        process_before_response=process_before_response,
+        token_verification_enabled=token_verification,
+        # Bolt's default is 5 threads; listeners only do quick DB work (slow work goes to deps.work).
+        listener_executor=ThreadPoolExecutor(max_workers=settings.listener_threads, thread_name_prefix="bolt"),
+    )
+
+    @app.middleware
+    def inject_deps(context, next):  # noqa: A002 - Bolt's argument name
+        context["deps"] = deps
+        return next()
+
+    import handlers
+
+    handlers.register(app)
+    app.error(on_error)
+    app.deps = deps  # type: ignore[attr-defined]
+    return app
+
+
+def _user_message(error: Exception) -> tuple[str, str | None]:
+    """(what the person reads, a reference id for unknown errors)."""
+    if isinstance(error, PresalesError):
+        return str(error), None
+    if isinstance(error, (OperationalError, PoolTimeout)):
+        return "The database is not answering right now. Nothing was saved; please try again in a minute.", None
+    ref = uuid.uuid4().hex[:8]
+    return f"Something went wrong on our side (ref `{ref}`). Nothing was lost; please try again.", ref
+
+
+def on_error(error: Exception, body: dict, context, logger) -> BoltResponse | None:
+    """The one error handler: readable messages, a reference id and a log line for the unknown."""
+    message, ref = _user_message(error)
+    if ref:
+        log.error("unhandled error ref=%s type=%s", ref, type(error).__name__, exc_info=error)
+    elif isinstance(error, SQLAlchemyError):
+        log.warning("database error: %s", type(error).__name__)
+    body = body if isinstance(body, dict) else {}
+    if body.get("type") == "view_submission":
+        if isinstance(error, InvalidInput) and error.fields:
+            return BoltResponse(status=200, body=json.dumps({"response_action": "errors", "errors": error.fields}),
+                                headers={"content-type": ["application/json"]})
+        view = View(type="modal", title=plain("Not sent"), close=plain("Back to form"),
+                    blocks=[SectionBlock(text=md(message))])
+        return BoltResponse(status=200, body=json.dumps({"response_action": "push", "view": view.to_dict()}),
+                            headers={"content-type": ["application/json"]})
+    deps: Deps | None = context.get("deps") if context else None
+    user = (body.get("user") or {}).get("id") if isinstance(body.get("user"), dict) else body.get("user_id")
+    channel = (body.get("channel") or {}).get("id") if isinstance(body.get("channel"), dict) else body.get("channel_id")
+    if deps and user:
+        deps.notifier.tell(user, message, channel=channel)
+    return None

@@ -1,0 +1,165 @@
+"""`presales-bot` (= `python -m bot`): serve | socket | db upgrade | directory import/export.
+
+Every failure a person can fix ends with a non-zero exit and one line saying what is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, get_settings
+from bot.errors import PresalesError
+
+log = logging.getLogger("presales")
+
+
+class CliError(Exception):
+    """One human line, exit status 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="presales-bot", description="Slack app for pre-sales expert summoning.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="HTTP server (gunicorn): POST /slack/events, GET /healthz")
+    serve.add_argument("--port", type=int, default=None, help="port (default: $PORT or 3000)")
+    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--workers", type=int, default=1, help="gunicorn worker processes (default 1)")
+    serve.add_argument("--threads", type=int, default=16, help="threads per worker (default 16)")
+    serve.add_argument("--no-scheduler", action="store_true", help="do not run the scheduler in this process")
+    serve.add_argument("--no-migrate", action="store_true", help="skip the automatic migration on SQLite")
+
+    sub.add_parser("socket", help="Socket Mode (needs SLACK_APP_TOKEN): no public URL needed")
+
+    db = sub.add_parser("db", help="database tasks")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="TASK")
+    db_sub.add_parser("upgrade", help="apply Alembic migrations up to the latest")
+
+    directory = sub.add_parser("directory", help="bulk import / export of the expert directory (CSV)")
+    dir_sub = directory.add_subparsers(dest="directory_command", required=True, metavar="TASK")
+    imp = dir_sub.add_parser("import", help="import experts.csv (user,skills,max_concurrent,timezone)")
+    imp.add_argument("file", help="CSV file, or - for stdin")
+    imp.add_argument("--dry-run", action="store_true", help="check every row, change nothing")
+    imp.add_argument("--team", help="Slack team id (default: from auth.test)")
+    exp = dir_sub.add_parser("export", help="write the directory as CSV")
+    exp.add_argument("file", nargs="?", default="-", help="output file (default: stdout)")
+    exp.add_argument("--team", help="Slack team id (default: from auth.test)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = get_settings()
+        from bot.logs import configure_logging
+
+        configure_logging(settings.log_level)
+        return COMMANDS[args.command](args, settings) or 0
+    except (ConfigError, CliError, PresalesError) as exc:
+        print(f"presales-bot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+# ------------------------------------------------------------------ commands
+
+
+def cmd_db(args, settings: Settings) -> int:
+    from bot.migrate import upgrade
+
+    try:
+        upgrade(settings.database_url)
+    except Exception as exc:  # connection refused, bad URL: one line, not a traceback
+        raise CliError(f"database upgrade failed: {_reason(exc)}") from None
+    print("database is up to date")
+    return 0
+
+
+def _reason(exc: Exception) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:200]
+
+
+def cmd_serve(args, settings: Settings) -> int:
+    from bot.db import is_sqlite
+
+    settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+    if is_sqlite(settings.database_url) and not args.no_migrate:
+        cmd_db(args, settings)
+    from bot.server import run_gunicorn
+
+    port = args.port or settings.port
+    run_gunicorn(host=args.host, port=port, workers=args.workers, threads=args.threads)
+    return 0
+
+
+def cmd_socket(args, settings: Settings) -> int:
+    settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.app import build_app
+    from bot.db import is_sqlite
+
+    if is_sqlite(settings.database_url):
+        cmd_db(args, settings)
+    app = build_app(settings)
+    print("presales-bot: connecting to Slack in Socket Mode (Ctrl-C to stop)", file=sys.stderr)
+    SocketModeHandler(app, settings.slack_app_token).start()
+    return 0
+
+
+def _team_id(args, settings: Settings, notifier) -> str:
+    if args.team:
+        return args.team
+    try:
+        return notifier.team_id()
+    except Exception as exc:
+        raise CliError(f"could not ask Slack which workspace this is ({_reason(exc)}); pass --team T0123") from None
+
+
+def cmd_directory(args, settings: Settings) -> int:
+    from bot import clock
+    from bot.db import Database
+    from bot.services import directory
+    from bot.slack.client import make_client
+    from bot.slack.notify import Notifier
+
+    settings.require("SLACK_BOT_TOKEN")
+    notifier = Notifier(make_client(settings))
+    db = Database(settings.database_url)
+    team_id = _team_id(args, settings, notifier)
+    if args.directory_command == "export":
+        with db.session() as session:
+            text = directory.export_directory_csv(session, team_id=team_id, now=clock.now())
+        if args.file == "-":
+            sys.stdout.write(text)
+        else:
+            Path(args.file).write_text(text, encoding="utf-8")
+            print(f"wrote {text.count(chr(10)) - 1} experts to {args.file}", file=sys.stderr)
+        return 0
+    try:
+        raw = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read {args.file}: {exc.strerror if isinstance(exc, OSError) else 'not UTF-8 text'}") from None
+    report = directory.parse_directory_csv(raw)
+    if not report.errors:
+        directory.resolve_users(report, notifier.lookup_email)
+    if report.errors:
+        for line in report.errors:
+            print(f"presales-bot: {args.file}: {line}", file=sys.stderr)
+        print(f"presales-bot: nothing imported ({len(report.errors)} problem(s))", file=sys.stderr)
+        return 2
+    if args.dry_run:
+        print(f"{len(report.rows)} experts would be imported (dry run, nothing changed)")
+        return 0
+    with db.session() as session:
+        count = directory.import_directory(session, team_id=team_id, report=report, now=clock.now())
+    print(f"imported {count} experts")
+    return 0
+
+
+COMMANDS = {"serve": cmd_serve, "socket": cmd_socket, "db": cmd_db, "directory": cmd_directory}

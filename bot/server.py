@@ -1,0 +1,48 @@
+"""Run the WSGI app under gunicorn from `presales-bot serve` (the Procfile uses gunicorn directly).
+
+gthread workers: Bolt holds a server thread ~10 ms per request while it waits for ack(),
+so threads, not processes, carry the concurrency. Bolt's own dev server is never used.
+"""
+
+from __future__ import annotations
+
+from gunicorn.app.base import BaseApplication
+
+GUNICORN_DEFAULTS = {
+    "worker_class": "gthread",
+    "timeout": 30,
+    "graceful_timeout": 20,
+    "keepalive": 5,
+    "backlog": 2048,
+    "accesslog": None,
+    "worker_exit": "bot.server.worker_exit",
+}
+
+
+def worker_exit(server, worker) -> None:
+    """Let in-flight background work (DMs, updates) finish before the worker goes."""
+    app = getattr(worker, "wsgi", None)
+    if app is not None and hasattr(app, "close"):
+        app.close()
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, options: dict) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            if key == "worker_exit":
+                value = worker_exit
+            self.cfg.set(key, value)
+
+    def load(self):
+        from bot.web import create_app
+
+        return create_app()
+
+
+def run_gunicorn(*, host: str, port: int, workers: int, threads: int) -> None:
+    options = dict(GUNICORN_DEFAULTS, bind=f"{host}:{port}", workers=workers, threads=threads)
+    _Gunicorn(options).run()

@@ -1,0 +1,98 @@
+"""The status message in the deal channel, kept up to date as the request moves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ConfirmObject, SectionBlock
+
+from bot.slack.blocks.common import as_dicts, context, kind_label, md, plain, skills_text, when_text
+from bot.slack.ids import Action, Block as BlockId
+from bot.slack.payloads import request_value
+from bot.slack.text import escape, escape_clip, mention
+from models import Request, RequestStatus
+
+
+@dataclass(frozen=True)
+class Progress:
+    notified: int = 0
+    pending: int = 0
+    declined: int = 0
+    closest_skills: list[str] = field(default_factory=list)
+    matched: bool = True
+
+
+def headline(request: Request, progress: Progress) -> str:
+    who = mention(request.requester.slack_user_id)
+    if request.status == RequestStatus.CLAIMED.value:
+        return f"✅ *Claimed by {mention(request.claimed_by.slack_user_id if request.claimed_by else None)}*"
+    if request.status == RequestStatus.CANCELLED.value:
+        return f"🚫 *Cancelled* by {mention(request.cancelled_by.slack_user_id if request.cancelled_by else None)}"
+    if request.status == RequestStatus.UNFILLED.value:
+        return "⌛ *Unfilled*: nobody claimed it in time"
+    if not progress.matched:
+        hint = ", ".join(escape(s) for s in progress.closest_skills) or "none yet"
+        return (f"⚠️ *No expert available* for these skills right now. Skills with experts: {hint}. "
+                f"The admins have been told; {who} can cancel and ask again with other skills.")
+    parts = [f"🔎 *Looking for an expert*: {progress.notified} notified"]
+    if progress.pending:
+        parts.append(f"{progress.pending} being notified")
+    if progress.declined:
+        parts.append(f"{progress.declined} declined")
+    return ", ".join(parts)
+
+
+def render(request: Request, progress: Progress, requester_tz: str | None) -> tuple[str, list[dict]]:
+    line = headline(request, progress)
+    blocks: list[Block] = [
+        SectionBlock(
+            text=md(
+                f"*{kind_label(request.kind)}* for *{escape_clip(request.account, 200)}* · request #{request.id}\n{line}"
+            )
+        ),
+        SectionBlock(
+            fields=[
+                md(when_text(request, requester_tz, per_reader=True)),
+                md(f"*Skills*\n{skills_text(request)}"),
+                md(f"*Requested by*\n{mention(request.requester.slack_user_id)}"),
+                md(f"*Urgency*\n{escape(request.urgency)}"),
+            ]
+        ),
+    ]
+    if request.status in (RequestStatus.OPEN.value, RequestStatus.CLAIMED.value):
+        blocks.append(
+            ActionsBlock(
+                block_id=BlockId.STATUS_ACTIONS,
+                elements=[
+                    ButtonElement(
+                        text=plain("Cancel request"),
+                        action_id=Action.CANCEL,
+                        value=request_value(request.id),
+                        style="danger",
+                        confirm=ConfirmObject(
+                            title=plain("Cancel this request?"),
+                            text=md("Every expert who was asked is told it is off."),
+                            confirm=plain("Cancel it"),
+                            deny=plain("Keep it"),
+                        ),
+                    )
+                ],
+            )
+        )
+    blocks.append(context("Times show in your own timezone. `/presales help` for commands."))
+    text = f"{kind_label(request.kind)} for {escape(request.account[:100])} (#{request.id}): {line}"
+    return text, as_dicts(blocks)
+
+
+def claim_thread_text(request: Request) -> str:
+    return (
+        f"{mention(request.requester.slack_user_id)}, {mention(request.claimed_by.slack_user_id if request.claimed_by else None)} "
+        f"claimed your {kind_label(request.kind).lower()} request #{request.id}. Take it from here together."
+    )
+
+
+def release_thread_text(request: Request, expert_user_id: str) -> str:
+    return (
+        f"{mention(request.requester.slack_user_id)}, {mention(expert_user_id)} released request #{request.id}; "
+        "it is open again and the other experts have been asked."
+    )

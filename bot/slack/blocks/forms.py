@@ -1,0 +1,64 @@
+"""Small modals: decline with a reason, an expert's own skills and capacity."""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import ContextBlock, InputBlock, NumberInputElement, PlainTextInputElement
+from slack_sdk.models.views import View
+
+from bot.services.directory import MAX_CAPACITY
+from bot.slack.blocks.common import md, plain
+from bot.slack.ids import Block, View as ViewId
+
+
+def decline_modal(request_id: int, *, private_metadata: str) -> View:
+    return View(
+        type="modal",
+        callback_id=ViewId.DECLINE,
+        title=plain("Decline request"),
+        submit=plain("Decline"),
+        close=plain("Back"),
+        private_metadata=private_metadata,
+        blocks=[
+            InputBlock(
+                block_id=Block.REASON,
+                label=plain(f"Why not request #{request_id}? (optional)"),
+                optional=True,
+                element=PlainTextInputElement(action_id="value", multiline=True, max_length=500,
+                                              placeholder=plain("Busy with another customer, not my area, ...")),
+            )
+        ],
+    )
+
+
+def skills_modal(*, skills_text: str, capacity: int) -> View:
+    return View(
+        type="modal",
+        callback_id=ViewId.SKILLS,
+        title=plain("Your expertise"),
+        submit=plain("Save"),
+        close=plain("Cancel"),
+        blocks=[
+            InputBlock(
+                block_id=Block.EXPERT_SKILLS,
+                label=plain("Skills, each with an optional level"),
+                hint=plain("Comma-separated. Levels: learning, proficient (default), expert."),
+                element=PlainTextInputElement(action_id="value", multiline=True, max_length=2000,
+                                              initial_value=skills_text or None,
+                                              placeholder=plain("kubernetes:expert, security, fintech:learning")),
+            ),
+            InputBlock(
+                block_id=Block.CAPACITY,
+                label=plain("Requests you can carry at once"),
+                element=NumberInputElement(action_id="value", is_decimal_allowed=False, min_value=1,
+                                           max_value=MAX_CAPACITY, initial_value=str(capacity)),
+            ),
+            ContextBlock(elements=[md("Use `/presales away until Dec 3` when you are out.")]),
+        ],
+    )
+
+
+def read_text(values: dict, block: str) -> str:
+    node = values.get(block, {}) if isinstance(values, dict) else {}
+    item = node.get("value", {}) if isinstance(node, dict) else {}
+    value = item.get("value") if isinstance(item, dict) else None
+    return value if isinstance(value, str) else ""

@@ -1,0 +1,134 @@
+"""The only module that calls chat.*, views.* and users.* for the app's own messages.
+
+Every call returns a result instead of raising: one expert we cannot reach (deactivated,
+429 storm after retries, 5xx) never stops the others, and the error code is recorded.
+Retries (rate limits with Retry-After, server errors, connection errors) live in the
+client (bot/slack/client.py). Log lines carry Slack error codes, never tokens.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.models.views import View
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Posted:
+    ok: bool
+    channel: str | None = None
+    ts: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Profile:
+    tz: str | None
+    name: str | None
+    email: str | None
+    deleted: bool = False
+
+
+def _error_code(exc: Exception) -> str:
+    if isinstance(exc, SlackApiError):
+        response = exc.response
+        code = None
+        try:
+            code = response.get("error") if response is not None else None
+        except Exception:  # a non-JSON body (5xx from a proxy)
+            code = None
+        status = getattr(response, "status_code", None)
+        return str(code or (f"http_{status}" if status else "slack_error"))
+    if isinstance(exc, SlackRequestError):
+        return "request_error"
+    return type(exc).__name__.lower()[:64]
+
+
+class Notifier:
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+
+    def _call(self, what: str, fn, **kwargs) -> Posted:
+        try:
+            response = fn(**kwargs)
+        except Exception as exc:  # SlackApiError, connection errors after retries, timeouts
+            code = _error_code(exc)
+            log.warning("slack %s failed: %s", what, code)
+            return Posted(ok=False, error=code)
+        data = response.data if hasattr(response, "data") else response
+        if not isinstance(data, dict):
+            return Posted(ok=True)
+        return Posted(ok=True, channel=data.get("channel"), ts=data.get("ts") or data.get("message_ts"))
+
+    # ---- messages
+
+    def post(self, channel: str, text: str, blocks: list[dict] | None = None, *, thread_ts: str | None = None) -> Posted:
+        """chat.postMessage; ``channel`` may be a user id (posts in the app's DM with them)."""
+        kwargs = {"channel": channel, "text": text, "unfurl_links": False, "unfurl_media": False}
+        if blocks is not None:
+            kwargs["blocks"] = blocks
+        if thread_ts:
+            kwargs["thread_ts"] = thread_ts
+        return self._call("chat.postMessage", self.client.chat_postMessage, **kwargs)
+
+    def update(self, channel: str, ts: str, text: str, blocks: list[dict] | None = None) -> Posted:
+        kwargs = {"channel": channel, "ts": ts, "text": text}
+        if blocks is not None:
+            kwargs["blocks"] = blocks
+        return self._call("chat.update", self.client.chat_update, **kwargs)
+
+    def ephemeral(self, channel: str, user: str, text: str, blocks: list[dict] | None = None) -> Posted:
+        kwargs = {"channel": channel, "user": user, "text": text}
+        if blocks is not None:
+            kwargs["blocks"] = blocks
+        result = self._call("chat.postEphemeral", self.client.chat_postEphemeral, **kwargs)
+        if not result.ok and result.error in ("channel_not_found", "not_in_channel", "is_archived", "user_not_in_channel"):
+            # The person still hears from us: in the app's DM.
+            return self.post(user, text, blocks)
+        return result
+
+    def tell(self, user: str, text: str, *, channel: str | None = None, blocks: list[dict] | None = None) -> Posted:
+        """Tell one person something only they should see: ephemeral in ``channel``, else a DM."""
+        if channel and not channel.startswith("D"):
+            return self.ephemeral(channel, user, text, blocks)
+        return self.post(user, text, blocks)
+
+    # ---- views
+
+    def open_view(self, trigger_id: str, view: View) -> Posted:
+        return self._call("views.open", self.client.views_open, trigger_id=trigger_id, view=view)
+
+    def publish_home(self, user_id: str, view: View) -> Posted:
+        return self._call("views.publish", self.client.views_publish, user_id=user_id, view=view)
+
+    # ---- people
+
+    def profile(self, user_id: str) -> Profile | None:
+        try:
+            data = self.client.users_info(user=user_id).data
+        except Exception as exc:
+            log.warning("slack users.info failed: %s", _error_code(exc))
+            return None
+        user = data.get("user") or {} if isinstance(data, dict) else {}
+        profile = user.get("profile") or {}
+        name = profile.get("display_name") or profile.get("real_name") or user.get("real_name") or user.get("name")
+        return Profile(tz=user.get("tz"), name=name, email=profile.get("email"), deleted=bool(user.get("deleted")))
+
+    def lookup_email(self, email: str) -> str | None:
+        try:
+            data = self.client.users_lookupByEmail(email=email).data
+        except SlackApiError as exc:
+            if _error_code(exc) != "users_not_found":
+                raise
+            return None
+        user = data.get("user") if isinstance(data, dict) else None
+        return user.get("id") if isinstance(user, dict) else None
+
+    def team_id(self) -> str:
+        data = self.client.auth_test().data
+        return str(data["team_id"])

@@ -1,0 +1,237 @@
+"""`/presales [subcommand]`: ack, route, answer ephemerally (or open a modal)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Callable
+
+from slack_bolt import App
+
+from bot import clock
+from bot.app import Deps
+from bot.config import parse_duration
+from bot.errors import InvalidInput, NotAllowed
+from bot.services import dates, directory, stats
+from bot.services import requests as requests_service
+from bot.services.requests import Prefill
+from bot.slack.blocks import forms, replies, request_modal
+from bot.slack.payloads import parse_request_value, request_modal_metadata
+from bot.slack.text import escape, format_when
+from bot.work import within
+from handlers.context import Caller, answer, deps_of
+
+COMMAND = "/presales"
+PREFILL_BUDGET_S = 1.5  # the trigger_id dies ~3 s after the click
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+
+
+@dataclass
+class Cmd:
+    deps: Deps
+    caller: Caller
+    args: str
+    trigger_id: str
+    respond: Callable
+
+    def reply(self, reply: tuple[str, list[dict]]) -> None:
+        answer(self.deps, self.respond, self.caller, reply)
+
+    def say(self, text: str) -> None:
+        self.reply(replies.text_reply(text))
+
+    def session(self):
+        return self.deps.db.session()
+
+    @property
+    def admins(self) -> frozenset[str]:
+        return self.deps.settings.admins
+
+
+def register(app: App) -> None:
+    app.command(COMMAND)(presales)
+
+
+def presales(ack, command, respond, context):
+    ack()
+    caller = Caller(team_id=command.get("team_id", ""), user_id=command.get("user_id", ""),
+                    channel_id=command.get("channel_id"))
+    text = (command.get("text") or "").strip()
+    word, _, rest = text.partition(" ")
+    cmd = Cmd(deps_of(context), caller, rest.strip(), command.get("trigger_id", ""), respond)
+    handler = SUBCOMMANDS.get(word.lower())
+    if handler is not None:
+        handler(cmd)
+    else:
+        open_request_form(cmd, text)
+
+
+# ------------------------------------------------------------------ requests
+
+
+def open_request_form(cmd: Cmd, text: str) -> None:
+    d, caller = cmd.deps, cmd.caller
+
+    def prepare() -> tuple[Prefill, str | None]:
+        tz = d.flows.timezone_of(caller.team_id, caller.user_id)
+        with cmd.session() as session:
+            skills = directory.known_skills(session, limit=10_000)
+        return requests_service.parse_prefill(text, known_skills=skills, tz=tz, now=clock.now()), tz
+
+    prefill, tz = within(PREFILL_BUDGET_S, prepare, (Prefill(), None))
+    if text and not (prefill.kind or prefill.skills or prefill.account or prefill.when):
+        cmd.reply(replies.help_reply(stats_days=d.settings.stats_period.days, unknown=text.split()[0]))
+        return
+    view = request_modal.build(prefill, private_metadata=request_modal_metadata(caller.channel_id), tz_label=tz)
+    opened = d.notifier.open_view(cmd.trigger_id, view)
+    if not opened.ok:
+        cmd.say(f"Slack did not open the form ({opened.error}). Please run `/presales` again.")
+
+
+def list_open(cmd: Cmd) -> None:
+    tz = cmd.deps.flows.timezone_of(cmd.caller.team_id, cmd.caller.user_id)
+    with cmd.session() as session:
+        rows, total = requests_service.list_open(session, team_id=cmd.caller.team_id)
+        cmd.reply(replies.open_requests_reply(rows, total, tz=tz))
+
+
+def cancel(cmd: Cmd) -> None:
+    if not cmd.args:
+        raise InvalidInput("Which request? `/presales cancel 42` (the number is in the request's messages).")
+    request_id = parse_request_value(cmd.args.lstrip("#").split()[0])
+    with cmd.session() as session:
+        request = requests_service.cancel(session, request_id=request_id, team_id=cmd.caller.team_id,
+                                          actor_user_id=cmd.caller.user_id, admins=cmd.admins, now=clock.now())
+    cmd.deps.work.submit(cmd.deps.flows.refresh_all, request.id)
+    cmd.say(f"Request #{request.id} is cancelled; the experts who were asked are being told.")
+
+
+# ------------------------------------------------------------------ directory
+
+
+def _one_mention(text: str, usage: str) -> tuple[str, str]:
+    match = _MENTION.search(text or "")
+    if not match:
+        raise InvalidInput(f"Mention the person with @ so Slack links them: `{usage}`")
+    return match.group(1), (text[: match.start()] + text[match.end():]).strip()
+
+
+def expert(cmd: Cmd) -> None:
+    action, _, rest = cmd.args.partition(" ")
+    usage = "/presales expert add @someone kubernetes:expert, security"
+    if action.lower() not in ("add", "remove", "rm"):
+        raise InvalidInput(f"Use `{usage}` or `/presales expert remove @someone`.")
+    user_id, skills_text = _one_mention(rest, usage)
+    with cmd.session() as session:
+        directory.require_manager(session, team_id=cmd.caller.team_id, user_id=cmd.caller.user_id, admins=cmd.admins)
+        if action.lower() == "add":
+            skills = directory.parse_skill_list(skills_text)
+            directory.set_expert(session, team_id=cmd.caller.team_id, user_id=user_id, skills=skills, now=clock.now())
+            listed = directory.format_skill_list((n, l.value) for n, l in skills)
+            message = f"<@{user_id}> is in the expert directory with: {escape(listed)}."
+        else:
+            directory.remove_expert(session, team_id=cmd.caller.team_id, user_id=user_id, now=clock.now())
+            message = f"<@{user_id}> is no longer in the expert directory. Their history stays in the figures."
+    cmd.say(message)
+
+
+def manager(cmd: Cmd) -> None:
+    action, _, rest = cmd.args.partition(" ")
+    if action.lower() not in ("add", "remove", "rm"):
+        raise InvalidInput("Use `/presales manager add @someone` or `/presales manager remove @someone`.")
+    user_id, _ = _one_mention(rest, "/presales manager add @someone")
+    with cmd.session() as session:
+        directory.set_manager(session, team_id=cmd.caller.team_id, actor_user_id=cmd.caller.user_id, user_id=user_id,
+                              admins=cmd.admins, grant=action.lower() == "add", now=clock.now())
+    cmd.say(f"<@{user_id}> {'is now a manager' if action.lower() == 'add' else 'is no longer a manager'}.")
+
+
+def show_directory(cmd: Cmd) -> None:
+    tz = cmd.deps.flows.timezone_of(cmd.caller.team_id, cmd.caller.user_id)
+    skill = cmd.args.strip() or None
+    with cmd.session() as session:
+        entries = directory.directory(session, team_id=cmd.caller.team_id, skill=skill, now=clock.now())
+        cmd.reply(replies.directory_reply(entries, skill=skill and directory.normalize_skill(skill), tz=tz))
+
+
+def skills(cmd: Cmd) -> None:
+    with cmd.session() as session:
+        person = directory.ensure_person(session, team_id=cmd.caller.team_id, user_id=cmd.caller.user_id, now=clock.now())
+        current = directory.format_skill_list((es.skill.name, es.level) for es in person.skills)
+        capacity = person.max_concurrent
+    opened = cmd.deps.notifier.open_view(cmd.trigger_id, forms.skills_modal(skills_text=current, capacity=capacity))
+    if not opened.ok:
+        cmd.say(f"Slack did not open the form ({opened.error}). Please run `/presales skills` again.")
+
+
+def away(cmd: Cmd) -> None:
+    tz = cmd.deps.flows.timezone_of(cmd.caller.team_id, cmd.caller.user_id)
+    now = clock.now()
+    parsed = dates.parse_when(cmd.args, tz=tz, now=now)
+    until = parsed.at if parsed.has_time else dates.end_of_day(parsed.at, tz)
+    with cmd.session() as session:
+        directory.set_away(session, team_id=cmd.caller.team_id, user_id=cmd.caller.user_id, until=until, now=now)
+    cmd.say(f"You are away until {format_when(until, tz)}. No requests will reach you until then. "
+            "`/presales back` ends it early.")
+
+
+def back(cmd: Cmd) -> None:
+    with cmd.session() as session:
+        directory.set_back(session, team_id=cmd.caller.team_id, user_id=cmd.caller.user_id, now=clock.now())
+    cmd.say("Welcome back: you will get requests again.")
+
+
+# ------------------------------------------------------------------ figures
+
+
+def show_stats(cmd: Cmd) -> None:
+    d, caller = cmd.deps, cmd.caller
+    period = d.settings.stats_period
+    target, rest = (None, cmd.args)
+    if _MENTION.search(cmd.args):
+        target, rest = _one_mention(cmd.args, "/presales stats @someone")
+    if rest.strip():
+        try:
+            period = parse_duration(rest.strip())
+        except ValueError:
+            raise InvalidInput("Give a period like `7d` or `30d`: `/presales stats [@someone] [30d]`.") from None
+        period = min(period, timedelta(days=366))
+    until = clock.now()
+    since = until - period
+    tz = d.flows.timezone_of(caller.team_id, caller.user_id)
+    with cmd.session() as session:
+        roles = directory.roles_of(session, team_id=caller.team_id, user_id=caller.user_id, admins=cmd.admins)
+        if target and target != caller.user_id and not roles.can_manage:
+            raise NotAllowed("Only managers can see someone else's figures. `/presales stats` shows yours.")
+        who = target or (None if roles.can_manage else caller.user_id)
+        single = None
+        if who:
+            person = directory.ensure_person(session, team_id=caller.team_id, user_id=who, now=until)
+            figures = stats.response_figures(session, team_id=caller.team_id, since=since, until=until,
+                                             expert_ids=[person.id]).get(person.id, stats.ResponseFigures())
+            single = (who, figures)
+        team = rows = None
+        if roles.can_manage and not target:
+            team = stats.team_figures(session, team_id=caller.team_id, since=since, until=until)
+            rows = stats.expert_table(session, team_id=caller.team_id, since=since, until=until, limit=40)
+        cmd.reply(replies.stats_reply(team=team, rows=rows or [], single=single, since=since, until=until, tz=tz))
+
+
+def show_help(cmd: Cmd) -> None:
+    cmd.reply(replies.help_reply(stats_days=cmd.deps.settings.stats_period.days))
+
+
+SUBCOMMANDS: dict[str, Callable[[Cmd], None]] = {
+    "help": show_help,
+    "list": list_open,
+    "cancel": cancel,
+    "expert": expert,
+    "experts": expert,
+    "manager": manager,
+    "directory": show_directory,
+    "skills": skills,
+    "away": away,
+    "back": back,
+    "stats": show_stats,
+}

@@ -1,0 +1,101 @@
+"""Test set-up: SQLite by default, PostgreSQL when TEST_DATABASE_URL is set.
+
+The database is migrated once per run with the real Alembic migrations, and emptied
+between tests. The clock is frozen at a known Monday; tests move it explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from bot import clock
+from bot.db import is_sqlite, normalize_url
+from bot.migrate import upgrade
+from models import Base
+from tests.fakes.slack_api import FakeSlack
+from tests.harness import Harness
+
+NOW = datetime(2026, 11, 23, 15, 0, tzinfo=timezone.utc)  # Monday
+
+
+def pytest_report_header(config):
+    return f"database: {'PostgreSQL' if os.environ.get('TEST_DATABASE_URL') else 'SQLite'}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        url = normalize_url(url)
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    upgrade(url)
+    return url
+
+
+def empty_database(url: str) -> None:
+    engine = create_engine(url)
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if is_sqlite(url):
+            for name in tables:
+                conn.execute(text(f'DELETE FROM "{name}"'))
+        else:
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def db_url(database_url) -> str:
+    empty_database(database_url)
+    return database_url
+
+
+@pytest.fixture(scope="session")
+def fake_slack():
+    fake = FakeSlack().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def slack(fake_slack):
+    fake_slack.reset()
+    yield fake_slack
+    problems = list(fake_slack.violations)
+    assert not problems, "calls that break Slack's contract:\n" + "\n".join(problems)
+
+
+@pytest.fixture
+def frozen_clock():
+    clock.set_now(NOW)
+    yield NOW
+    clock.set_now(None)
+
+
+@pytest.fixture
+def make_harness(slack, db_url, frozen_clock):
+    made: list[Harness] = []
+
+    def make(**overrides) -> Harness:
+        harness = Harness(slack, db_url, **overrides)
+        made.append(harness)
+        return harness
+
+    yield make
+    for harness in made:
+        harness.close()
+
+
+@pytest.fixture
+def h(make_harness) -> Harness:
+    return make_harness()

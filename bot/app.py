@@ -22,6 +22,7 @@ from bot.flows import Flows
 from bot.slack.blocks.common import md, plain
 from bot.slack.client import make_client
 from bot.slack.notify import Notifier
+from bot.slack.payloads import Caller
 from bot.work import Work
 
 log = logging.getLogger(__name__)
@@ -87,8 +88,11 @@ def _user_message(error: Exception) -> tuple[str, str | None]:
     return f"Something went wrong on our side (ref `{ref}`). Nothing was lost; please try again.", ref
 
 
-def on_error(error: Exception, body: dict, context, logger) -> BoltResponse | None:
-    """The one error handler: readable messages, a reference id and a log line for the unknown."""
+def on_error(error: Exception, body: dict, context, respond) -> BoltResponse | None:
+    """The one error handler: readable messages, a reference id and a log line for the unknown.
+
+    Policy for errors after ack (RELIABILITY case 23): answer 200 (Slack must not retry a
+    half-done action), tell the person in plain words, and log unknown errors with a ref id."""
     message, ref = _user_message(error)
     if ref:
         log.error("unhandled error ref=%s type=%s", ref, type(error).__name__, exc_info=error)
@@ -104,8 +108,8 @@ def on_error(error: Exception, body: dict, context, logger) -> BoltResponse | No
         return BoltResponse(status=200, body=json.dumps({"response_action": "push", "view": view.to_dict()}),
                             headers={"content-type": ["application/json"]})
     deps: Deps | None = context.get("deps") if context else None
-    user = (body.get("user") or {}).get("id") if isinstance(body.get("user"), dict) else body.get("user_id")
-    channel = (body.get("channel") or {}).get("id") if isinstance(body.get("channel"), dict) else body.get("channel_id")
-    if deps and user:
-        deps.notifier.tell(user, message, channel=channel)
-    return None
+    caller = Caller.of(body)
+    if deps is not None and caller.user_id:
+        deps.notifier.answer(respond if body.get("response_url") else None, caller.user_id, message,
+                             channel=caller.channel_id)
+    return BoltResponse(status=200, body="")

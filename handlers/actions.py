@@ -12,7 +12,8 @@ from bot.slack.blocks import forms, replies
 from bot.slack.ids import Action
 from bot.slack.payloads import decline_metadata, parse_request_value
 from bot.slack.text import mention
-from handlers.context import Caller, answer, deps_of
+from bot.slack.payloads import Caller
+from handlers.context import answer, deps_of
 
 
 def register(app: App) -> None:

@@ -20,7 +20,8 @@ from bot.slack.blocks import forms, replies, request_modal
 from bot.slack.payloads import parse_request_value, request_modal_metadata
 from bot.slack.text import escape, format_when
 from bot.work import within
-from handlers.context import Caller, answer, deps_of
+from bot.slack.payloads import Caller
+from handlers.context import answer, deps_of
 
 COMMAND = "/presales"
 PREFILL_BUDGET_S = 1.5  # the trigger_id dies ~3 s after the click

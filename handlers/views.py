@@ -12,7 +12,8 @@ from bot.slack.blocks import forms, replies, request_modal
 from bot.slack.ids import Block, View
 from bot.slack.payloads import parse_decline_metadata, parse_request_modal_metadata
 from bot.slack.text import escape
-from handlers.context import Caller, deps_of
+from bot.slack.payloads import Caller
+from handlers.context import deps_of
 
 
 def register(app: App) -> None:

@@ -98,6 +98,24 @@ class Notifier:
             return self.ephemeral(channel, user, text, blocks)
         return self.post(user, text, blocks)
 
+    def answer(self, respond, user: str, text: str, blocks: list[dict] | None = None, *,
+               channel: str | None = None) -> None:
+        """Answer the person who typed or clicked: ephemeral through ``respond`` (response_url);
+        if that fails (used 5 times, expired), an ephemeral message or a DM, so they always hear back."""
+        blocks = blocks or None
+        if respond is not None:
+            try:
+                kwargs = {"text": text, "response_type": "ephemeral", "replace_original": False}
+                if blocks:
+                    kwargs["blocks"] = blocks
+                result = respond(**kwargs)
+                if 200 <= getattr(result, "status_code", 200) < 300:
+                    return
+                log.warning("response_url answered %s; falling back", getattr(result, "status_code", "?"))
+            except Exception as exc:  # expired, used up or unreachable: fall through
+                log.warning("response_url failed: %s", type(exc).__name__)
+        self.tell(user, text, channel=channel, blocks=blocks)
+
     # ---- views
 
     def open_view(self, trigger_id: str, view: View) -> Posted:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 
 from bot.errors import NotFound
 
@@ -54,3 +55,25 @@ def parse_decline_metadata(raw: str | None) -> int:
         data = {}
     value = data.get("r") if isinstance(data, dict) else None
     return parse_request_value(str(value) if isinstance(value, int) else value)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who clicked or typed, in which workspace and channel (from any Slack payload)."""
+
+    team_id: str
+    user_id: str
+    channel_id: str | None
+
+    @classmethod
+    def of(cls, body: dict) -> "Caller":
+        user = body.get("user")
+        if isinstance(user, dict):
+            user_id, team = user.get("id"), user.get("team_id")
+        else:
+            user_id, team = body.get("user_id"), None
+        team_obj = body.get("team")
+        team_id = (team_obj.get("id") if isinstance(team_obj, dict) else None) or body.get("team_id") or team
+        channel = body.get("channel")
+        channel_id = channel.get("id") if isinstance(channel, dict) else body.get("channel_id")
+        return cls(team_id=str(team_id or ""), user_id=str(user_id or ""), channel_id=channel_id)

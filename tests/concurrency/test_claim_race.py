@@ -1,0 +1,128 @@
+"""First claim wins, exactly once: 20 experts clicking at the same moment.
+
+Runs on the suite's database: SQLite by default, PostgreSQL with TEST_DATABASE_URL
+(`.ci/run` runs both). Cases 28-30 of ../shared/RELIABILITY.md.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import threading
+from datetime import datetime, timezone
+
+from sqlalchemy import func, select
+
+from bot import clock
+from bot.db import Database
+from bot.services import claims
+from bot.slack.ids import Action
+from models import Offer, Request, RequestStatus
+from tests.harness import AE
+
+CLICKERS = 20
+
+
+def test_twenty_clicks_over_http_one_winner_nineteen_told(h):
+    """RELIABILITY 28/29: real concurrent signed requests, separate connections."""
+    h.person(AE)
+    experts = [h.expert(f"U0RACE{i:02d}") for i in range(CLICKERS)]
+    h.submit_request(AE)
+    request = h.last_request()
+    offers = {u: h.offer(request.id, u) for u in experts}
+    assert all(o.ts for o in offers.values())
+    barrier = threading.Barrier(CLICKERS)
+    replies = {}
+
+    def click(user_id: str) -> None:
+        barrier.wait()
+        offer = offers[user_id]
+        replies[user_id] = h.driver.action(user_id, Action.CLAIM, str(request.id), channel_id=offer.channel_id,
+                                           message_ts=offer.ts)
+
+    threads = [threading.Thread(target=click, args=(u,)) for u in experts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    h.drain()
+    assert all(r.status == 200 for r in replies.values())
+    final = h.last_request()
+    assert final.status == RequestStatus.CLAIMED
+    winner = final.claimed_by.slack_user_id
+    told = [u for u, r in replies.items() if f"already claimed by <@{winner}>" in h.said(r)]
+    assert len(told) == CLICKERS - 1 and winner not in told
+    with h.db.session() as session:
+        responses = dict(session.execute(
+            select(Offer.response, func.count()).where(Offer.request_id == request.id).group_by(Offer.response)
+        ).all())
+    assert responses == {"claim": 1, "late_claim": CLICKERS - 1}
+    # every DM ends up telling the truth
+    for u in experts:
+        text = h.dm_text(u, request.id)
+        assert ("You claimed this" in text) if u == winner else (f"Claimed by <@{winner}>" in text), u
+    threads_posted = [c for c in h.slack.calls_to("chat.postMessage") if c.params.get("thread_ts")]
+    assert len(threads_posted) == 1
+
+
+def _claim_in_process(url: str, request_id: int, user_ids: list[str], start, results) -> None:
+    clock.set_now(datetime(2026, 11, 23, 15, 5, tzinfo=timezone.utc))
+    db = Database(url)
+    start.wait()
+    for user_id in user_ids:
+        with db.session() as session:
+            result = claims.claim(session, request_id=request_id, team_id="T0001", expert_user_id=user_id,
+                                  now=clock.now())
+            results.put((user_id, result.outcome.value))
+    db.dispose()
+
+
+def test_twenty_clicks_from_four_processes_one_winner(h):
+    """RELIABILITY 30 (service level): four OS processes, each with its own engine and connections."""
+    h.person(AE)
+    experts = [h.expert(f"U0PROC{i:02d}") for i in range(CLICKERS)]
+    h.submit_request(AE)
+    request = h.last_request()
+    ctx = mp.get_context("spawn")
+    start, results = ctx.Event(), ctx.Queue()
+    groups = [experts[i::4] for i in range(4)]
+    procs = [ctx.Process(target=_claim_in_process, args=(h.settings.database_url, request.id, g, start, results))
+             for g in groups]
+    for p in procs:
+        p.start()
+    start.set()
+    outcomes = [results.get(timeout=60) for _ in range(CLICKERS)]
+    for p in procs:
+        p.join(30)
+        assert p.exitcode == 0
+    won = [u for u, outcome in outcomes if outcome == "won"]
+    assert len(won) == 1
+    assert sorted(outcome for _, outcome in outcomes).count("taken") == CLICKERS - 1
+    with h.db.session() as session:
+        row = session.get(Request, request.id)
+        assert row.claimed_by.slack_user_id == won[0]
+        assert session.scalar(select(func.count()).where(Offer.request_id == request.id, Offer.response == "claim")) == 1
+
+
+def test_same_expert_double_click(h):
+    """RELIABILITY 24: two clicks 0 ms apart from the same expert -> one claim, one 'you already claimed'."""
+    h.person(AE)
+    h.expert("U0DOUBLE")
+    h.submit_request(AE)
+    request = h.last_request()
+    offer = h.offer(request.id, "U0DOUBLE")
+    barrier = threading.Barrier(2)
+    replies = []
+
+    def click():
+        barrier.wait()
+        replies.append(h.driver.action("U0DOUBLE", Action.CLAIM, str(request.id), channel_id=offer.channel_id,
+                                       message_ts=offer.ts))
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    [t.start() for t in threads]
+    [t.join(20) for t in threads]
+    h.drain()
+    said = [h.said(r) for r in replies]
+    assert sum("You already claimed" in s for s in said) == 1
+    threads_posted = [c for c in h.slack.calls_to("chat.postMessage") if c.params.get("thread_ts")]
+    assert len(threads_posted) == 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -69,14 +70,37 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_db(args, settings: Settings) -> int:
+    if settings.log_level != "DEBUG":
+        # Alembic logs its plugin set-up (on import) and dialect at INFO: noise that would bury
+        # the one line a failure prints. What was applied is reported below instead.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     from bot.migrate import upgrade
 
     try:
+        before = _db_revision(settings.database_url)
         upgrade(settings.database_url)
+        after = _db_revision(settings.database_url)
     except Exception as exc:  # connection refused, bad URL: one line, not a traceback
         raise CliError(f"database upgrade failed: {_reason(exc)}") from None
-    print("database is up to date")
+    if before == after:
+        print(f"database is up to date (revision {after})")
+    else:
+        print(f"database upgraded from {before or 'empty'} to {after}")
     return 0
+
+
+def _db_revision(database_url: str) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    from bot.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            heads = MigrationContext.configure(conn).get_current_heads()
+    finally:
+        engine.dispose()
+    return ",".join(sorted(heads)) or None
 
 
 def _reason(exc: Exception) -> str:
@@ -122,44 +146,91 @@ def _team_id(args, settings: Settings, notifier) -> str:
 
 
 def cmd_directory(args, settings: Settings) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    settings.require("SLACK_BOT_TOKEN")
+    raw = None
+    if args.directory_command == "import":  # a missing file is reported before anything else
+        raw = _read_import_file(args.file)
+    try:
+        return _directory(args, settings, raw)
+    except SQLAlchemyError as exc:
+        raise CliError(f"database error: {_reason(exc)} (has `presales-bot db upgrade` been run?)") from None
+
+
+def _read_import_file(name: str) -> str:
+    try:
+        return sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = (exc.strerror or type(exc).__name__) if isinstance(exc, OSError) else "not UTF-8 text"
+        raise CliError(f"cannot read {name}: {why}") from None
+
+
+def _slack_error(exc) -> str:
+    response = getattr(exc, "response", None)
+    try:
+        code = response.get("error") if response is not None else None
+    except Exception:  # a body that is not JSON
+        code = None
+    return str(code or f"http_{getattr(response, 'status_code', '?')}")
+
+
+def _line_number(error: str) -> int:
+    match = re.match(r"line (\d+):", error)
+    return int(match.group(1)) if match else 0
+
+
+def _directory(args, settings: Settings, raw: str | None) -> int:
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
     from bot import clock
     from bot.db import Database
     from bot.services import directory
     from bot.slack.client import make_client
     from bot.slack.notify import Notifier
 
-    settings.require("SLACK_BOT_TOKEN")
     notifier = Notifier(make_client(settings))
     db = Database(settings.database_url)
-    team_id = _team_id(args, settings, notifier)
-    if args.directory_command == "export":
-        with db.session() as session:
-            text = directory.export_directory_csv(session, team_id=team_id, now=clock.now())
-        if args.file == "-":
-            sys.stdout.write(text)
-        else:
-            Path(args.file).write_text(text, encoding="utf-8")
-            print(f"wrote {text.count(chr(10)) - 1} experts to {args.file}", file=sys.stderr)
-        return 0
     try:
-        raw = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CliError(f"cannot read {args.file}: {exc.strerror if isinstance(exc, OSError) else 'not UTF-8 text'}") from None
-    report = directory.parse_directory_csv(raw)
-    if not report.errors:
-        directory.resolve_users(report, notifier.lookup_email)
-    if report.errors:
-        for line in report.errors:
-            print(f"presales-bot: {args.file}: {line}", file=sys.stderr)
-        print(f"presales-bot: nothing imported ({len(report.errors)} problem(s))", file=sys.stderr)
-        return 2
-    if args.dry_run:
-        print(f"{len(report.rows)} experts would be imported (dry run, nothing changed)")
+        team_id = _team_id(args, settings, notifier)
+        if args.directory_command == "export":
+            with db.session() as session:
+                text = directory.export_directory_csv(session, team_id=team_id, now=clock.now())
+            if args.file == "-":
+                sys.stdout.write(text)
+            else:
+                try:
+                    Path(args.file).write_text(text, encoding="utf-8")
+                except OSError as exc:
+                    raise CliError(f"cannot write {args.file}: {exc.strerror or type(exc).__name__}") from None
+                print(f"wrote {text.count(chr(10)) - 1} experts to {args.file}", file=sys.stderr)
+            return 0
+        report = directory.parse_directory_csv(raw or "")
+        # Resolve the rows that parsed even when others did not: every problem in one pass.
+        try:
+            directory.resolve_users(report, notifier.lookup_email)
+        except SlackApiError as exc:  # missing_scope, invalid_auth, ratelimited after retries...
+            code = _slack_error(exc)
+            hint = ("the app needs the users:read.email scope (manifest.yml); reinstall it, or "
+                    if code == "missing_scope" else "")
+            raise CliError(f"Slack refused users.lookupByEmail ({code}): {hint}"
+                           "use Slack user IDs instead of emails in the file") from None
+        except (SlackClientError, OSError) as exc:  # Slack unreachable after the client's retries
+            raise CliError(f"could not look up emails in Slack ({_reason(exc)})") from None
+        if report.errors:
+            for line in sorted(report.errors, key=_line_number):
+                print(f"presales-bot: {args.file}: {line}", file=sys.stderr)
+            print(f"presales-bot: nothing imported ({len(report.errors)} problem(s))", file=sys.stderr)
+            return 2
+        if args.dry_run:
+            print(f"{len(report.rows)} experts would be imported (dry run, nothing changed)")
+            return 0
+        with db.session() as session:
+            count = directory.import_directory(session, team_id=team_id, report=report, now=clock.now())
+        print(f"imported {count} experts")
         return 0
-    with db.session() as session:
-        count = directory.import_directory(session, team_id=team_id, report=report, now=clock.now())
-    print(f"imported {count} experts")
-    return 0
+    finally:
+        db.dispose()
 
 
 COMMANDS = {"serve": cmd_serve, "socket": cmd_socket, "db": cmd_db, "directory": cmd_directory}

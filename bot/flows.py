@@ -131,6 +131,15 @@ class Flows:
         text, blocks = request_offer.render(request, state, tz)
         return self.notifier.update(offer.channel_id, offer.ts, text, blocks)
 
+    def refresh_for(self, request_id: int, person_id: int) -> None:
+        """Re-render one person's DM for a request (after a click that changed nothing)."""
+        with self.db.session() as session:
+            offer_id = session.scalar(
+                select(Offer.id).where(Offer.request_id == request_id, Offer.expert_id == person_id)
+            )
+        if offer_id is not None:
+            self.refresh_offer(offer_id)
+
     def refresh_all(self, request_id: int) -> None:
         """Re-render every DM, the status message and the experts-channel post of a request."""
         with self.db.session() as session:

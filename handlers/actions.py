@@ -50,7 +50,7 @@ def claim(ack, body, respond, context):
     if result.outcome == Outcome.WON:
         d.work.submit(d.flows.after_claim, request_id)
     else:
-        d.work.submit(d.flows.refresh_all, request_id)  # make sure the clicked DM shows the truth
+        d.work.submit(d.flows.refresh_for, request_id, result.expert.id)  # the clicked DM shows the truth
         answer(d, respond, caller, replies.text_reply(claim_message(result)))
 
 

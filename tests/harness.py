@@ -65,7 +65,7 @@ class Harness:
         self.web = create_app(self.settings, deps=self.deps,
                               process_before_response=process_before_response)
         self.server = make_server("127.0.0.1", 0, self.web, server_class=ThreadingWSGIServer, handler_class=QuietHandler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.driver = SlackDriver(self.url, SECRET, team_id=TEAM, fake=fake)

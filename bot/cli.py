@@ -28,8 +28,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="HTTP server (gunicorn): POST /slack/events, GET /healthz")
     serve.add_argument("--port", type=int, default=None, help="port (default: $PORT or 3000)")
     serve.add_argument("--host", default="0.0.0.0")
-    serve.add_argument("--workers", type=int, default=1, help="gunicorn worker processes (default 1)")
-    serve.add_argument("--threads", type=int, default=16, help="threads per worker (default 16)")
+    serve.add_argument("--workers", type=int, default=None, help="gunicorn worker processes (default $WEB_CONCURRENCY or 2)")
+    serve.add_argument("--threads", type=int, default=None,
+                       help="threads per worker (default $PRESALES_WEB_THREADS or 16)")
     serve.add_argument("--no-scheduler", action="store_true", help="do not run the scheduler in this process")
     serve.add_argument("--no-migrate", action="store_true", help="skip the automatic migration on SQLite")
 
@@ -112,13 +113,43 @@ def cmd_serve(args, settings: Settings) -> int:
     from bot.db import is_sqlite
 
     settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+    port = args.port or settings.port
+    _check_port_free(args.host, port)
+    _check_token(settings)
     if is_sqlite(settings.database_url) and not args.no_migrate:
         cmd_db(args, settings)
     from bot.server import run_gunicorn
 
-    port = args.port or settings.port
-    run_gunicorn(host=args.host, port=port, workers=args.workers, threads=args.threads)
+    run_gunicorn(host=args.host, port=port, workers=args.workers or settings.web_workers,
+                 threads=args.threads or settings.web_threads)
     return 0
+
+
+def _check_port_free(host: str, port: int) -> None:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise CliError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick another --port") from None
+
+
+def _check_token(settings: Settings) -> None:
+    """Ask Slack once (auth.test) so a wrong token is one line here, not a worker crash."""
+    from slack_sdk.errors import SlackApiError
+
+    from bot.slack.client import make_client
+
+    try:
+        make_client(settings, timeout=10).auth_test()
+    except SlackApiError as exc:
+        code = exc.response.get("error") if exc.response is not None else "error"
+        raise CliError(f"Slack refused SLACK_BOT_TOKEN ({code}): copy the Bot User OAuth Token (xoxb-...) "
+                       "from OAuth & Permissions of the app made from manifest.yml") from None
+    except Exception as exc:
+        raise CliError(f"cannot reach Slack at {settings.slack_api_url} ({_reason(exc)})") from None
 
 
 def cmd_socket(args, settings: Settings) -> int:
@@ -128,6 +159,7 @@ def cmd_socket(args, settings: Settings) -> int:
     from bot.app import build_app
     from bot.db import is_sqlite
 
+    _check_token(settings)
     if is_sqlite(settings.database_url):
         cmd_db(args, settings)
     app = build_app(settings)

@@ -16,6 +16,8 @@ GUNICORN_DEFAULTS = {
     "backlog": 2048,
     "accesslog": None,
     "worker_exit": "bot.server.worker_exit",
+    # gunicorn >= 25.1 opens a control socket per host user; two servers would share it.
+    "control_socket_disable": True,
 }
 
 
@@ -33,6 +35,8 @@ class _Gunicorn(BaseApplication):
 
     def load_config(self) -> None:
         for key, value in self.options.items():
+            if key not in self.cfg.settings:
+                continue  # a setting this gunicorn version does not have
             if key == "worker_exit":
                 value = worker_exit
             self.cfg.set(key, value)

@@ -28,7 +28,7 @@ def submit_request(ack, body, view, context):
     channel_id = parse_request_modal_metadata(view.get("private_metadata"))
     draft = request_modal.read(view.get("state", {}).get("values", {}))
     with d.db.session() as session:
-        known = set(directory.known_skills(session, query="", limit=100_000))
+        known = directory.existing_skills(session, draft.skills)
         try:
             draft = requests_service.validate(draft, now=now, max_lead=d.settings.max_lead, known_skills=known)
         except InvalidInput as exc:

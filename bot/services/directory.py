@@ -110,6 +110,19 @@ def known_skills(session: Session, *, query: str = "", limit: int = 100, with_ex
     return names[:limit]
 
 
+def existing_skills(session: Session, names: Sequence[str]) -> set[str]:
+    """Which of ``names`` (normalised; unreadable names are skipped) are in the directory."""
+    wanted = set()
+    for name in names:
+        try:
+            wanted.add(normalize_skill(name))
+        except InvalidInput:
+            continue
+    if not wanted:
+        return set()
+    return set(session.scalars(select(Skill.name).where(Skill.name.in_(wanted))))
+
+
 def _active_skill_ids():
     return (
         select(ExpertSkill.skill_id)

@@ -366,49 +366,11 @@ class SlackDriver:
 
     # ------------------------------------------------------------ interactivity
 
-    def action(
-        self,
-        user_id: str,
-        action_id: str,
-        value: str | None = None,
-        *,
-        block_id: str | None = None,
-        channel_id: str | None = None,
-        message_ts: str | None = None,
-        view: Mapping[str, Any] | str | None = None,
-        container: Mapping[str, Any] | None = None,
-        trigger_id: str | None = None,
-        selected_option: Mapping[str, Any] | str | None = None,
-        team_id: str | None = None,
-        ephemeral: bool = False,
-        state_values: Mapping[str, Any] | None = None,
-        action_extra: Mapping[str, Any] | None = None,
-        timeout: float = 10,
-    ) -> Reply:
-        """A ``block_actions`` payload: a button click (or a static_select choice).
-
-        ``view`` (a view object, or a view id the fake holds) makes it a click inside a
-        modal/home tab; otherwise it is a click on a message (``message_ts`` in
-        ``channel_id``).  With a fake, the message/view content comes from the fake and
-        ``block_id``/``value`` default to those of the rendered element.
-        """
-        payload = self.action_payload(
-            user_id,
-            action_id,
-            value,
-            block_id=block_id,
-            channel_id=channel_id,
-            message_ts=message_ts,
-            view=view,
-            container=container,
-            trigger_id=trigger_id,
-            selected_option=selected_option,
-            team_id=team_id,
-            ephemeral=ephemeral,
-            state_values=state_values,
-            action_extra=action_extra,
-        )
-        return self.post_payload(payload, timeout=timeout)
+    def action(self, user_id: str, action_id: str, value: str | None = None, *, timeout: float = 10,
+               **kwargs: Any) -> Reply:
+        """A ``block_actions`` payload: a button click (or a static_select choice); see
+        :meth:`action_payload` for the keyword arguments (``view``, ``message_ts``, ...)."""
+        return self.post_payload(self.action_payload(user_id, action_id, value, **kwargs), timeout=timeout)
 
     def action_payload(
         self,
@@ -510,36 +472,11 @@ class SlackDriver:
         payload["actions"] = [action]
         return payload
 
-    def submit_view(
-        self,
-        user_id: str,
-        callback_id: str,
-        values: Mapping[str, Any],
-        *,
-        private_metadata: str | None = None,
-        view_id: str | None = None,
-        team_id: str | None = None,
-        hash: str | None = None,  # noqa: A002 - Slack's name
-        response_urls: list[dict[str, Any]] | None = None,
-        timeout: float = 10,
-    ) -> Reply:
-        """A ``view_submission``; ``values`` is Slack's ``state.values`` shape.
-
-        With a fake, the submitted view is the one it holds (``view_id``, else the
-        latest view with ``callback_id``): blocks, hash and private_metadata come from
-        it unless given here.
-        """
-        payload = self.submit_view_payload(
-            user_id,
-            callback_id,
-            values,
-            private_metadata=private_metadata,
-            view_id=view_id,
-            team_id=team_id,
-            hash=hash,
-            response_urls=response_urls,
-        )
-        return self.post_payload(payload, timeout=timeout)
+    def submit_view(self, user_id: str, callback_id: str, values: Mapping[str, Any], *, timeout: float = 10,
+                    **kwargs: Any) -> Reply:
+        """A ``view_submission``; ``values`` is Slack's ``state.values`` shape. See
+        :meth:`submit_view_payload` for the keyword arguments."""
+        return self.post_payload(self.submit_view_payload(user_id, callback_id, values, **kwargs), timeout=timeout)
 
     def submit_view_payload(
         self,

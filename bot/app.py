@@ -37,6 +37,11 @@ class Deps:
     work: Work
     flows: Flows
 
+    @property
+    def policy(self):
+        """Timing and role rules for the services (bot.services.due.Policy)."""
+        return self.flows.policy
+
     def close(self) -> None:
         self.work.shutdown()
         self.db.dispose()

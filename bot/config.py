@@ -71,6 +71,18 @@ class Settings:
     max_lead: timedelta = timedelta(days=365)
     stats_period: timedelta = timedelta(days=28)
     log_level: str = "INFO"
+    # briefs, reminders, escalation (the scheduler)
+    brief_required_for: frozenset[str] = frozenset({"demo", "discovery", "poc"})
+    brief_policy: str = "hold"
+    brief_due_before: timedelta = timedelta(hours=24)
+    last_minute: timedelta = timedelta(hours=48)
+    scheduler_interval: timedelta = timedelta(seconds=30)
+    escalate_after: timedelta = timedelta(minutes=30)
+    urgent_escalate_after: timedelta = timedelta(minutes=10)
+    reminder_offsets: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=1))
+    followup_after: timedelta = timedelta(hours=2)
+    working_hours: tuple[int, int] = (9 * 60, 18 * 60)  # minutes after local midnight
+    lease: timedelta = timedelta(minutes=2)
 
     def require(self, *names: str) -> None:
         """Raise a one-line ConfigError for the first missing Slack credential."""
@@ -116,6 +128,57 @@ def _duration(env: Mapping[str, str], name: str, default: timedelta) -> timedelt
     if value <= timedelta(0):
         raise ConfigError(f"{name}={raw!r} must be longer than zero")
     return value
+
+
+def _durations(env: Mapping[str, str], name: str, default: tuple[timedelta, ...]) -> tuple[timedelta, ...]:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    values = []
+    for part in raw.split(","):
+        try:
+            value = parse_duration(part)
+        except ValueError:
+            raise ConfigError(f"{name}={raw!r}: {part.strip()!r} is not a duration; use a list like 24h,1h") from None
+        if value <= timedelta(0):
+            raise ConfigError(f"{name}={raw!r}: every offset must be longer than zero")
+        values.append(value)
+    return tuple(sorted(set(values), reverse=True))
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = (env.get(name) or "").strip().lower() or default
+    if raw not in choices:
+        raise ConfigError(f"{name}={raw!r} must be one of: {', '.join(choices)}")
+    return raw
+
+
+_KINDS = ("demo", "discovery", "poc", "rfp", "question")
+
+
+def _kinds(env: Mapping[str, str], name: str, default: frozenset[str]) -> frozenset[str]:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    kinds = {part.strip().lower() for part in raw.split(",") if part.strip()}
+    bad = sorted(kinds - set(_KINDS))
+    if bad:
+        raise ConfigError(f"{name}: {bad[0]!r} is not a request type; use {', '.join(_KINDS)}")
+    return frozenset(kinds)
+
+
+def _hours(env: Mapping[str, str], name: str, default: tuple[int, int]) -> tuple[int, int]:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    match = re.match(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$", raw)
+    if not match:
+        raise ConfigError(f"{name}={raw!r} must look like 09:00-18:00")
+    h1, m1, h2, m2 = (int(x) for x in match.groups())
+    start, end = h1 * 60 + m1, h2 * 60 + m2
+    if not (0 <= start < end <= 24 * 60 and m1 < 60 and m2 < 60):
+        raise ConfigError(f"{name}={raw!r}: the start must be before the end, within one day")
+    return start, end
 
 
 def _timezone(env: Mapping[str, str], name: str, default: str) -> str:
@@ -176,6 +239,17 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: str | os.PathL
         max_lead=_duration(merged, "PRESALES_MAX_LEAD", timedelta(days=365)),
         stats_period=_duration(merged, "PRESALES_STATS_PERIOD", timedelta(days=28)),
         log_level=level,
+        brief_required_for=_kinds(merged, "PRESALES_BRIEF_REQUIRED_FOR", frozenset({"demo", "discovery", "poc"})),
+        brief_policy=_choice(merged, "PRESALES_BRIEF_POLICY", ("hold", "warn"), "hold"),
+        brief_due_before=_duration(merged, "PRESALES_BRIEF_DUE_BEFORE", timedelta(hours=24)),
+        last_minute=_duration(merged, "PRESALES_LAST_MINUTE", timedelta(hours=48)),
+        scheduler_interval=_duration(merged, "PRESALES_SCHEDULER_INTERVAL", timedelta(seconds=30)),
+        escalate_after=_duration(merged, "PRESALES_ESCALATE_AFTER", timedelta(minutes=30)),
+        urgent_escalate_after=_duration(merged, "PRESALES_URGENT_ESCALATE_AFTER", timedelta(minutes=10)),
+        reminder_offsets=_durations(merged, "PRESALES_REMINDER_OFFSETS", (timedelta(hours=24), timedelta(hours=1))),
+        followup_after=_duration(merged, "PRESALES_FOLLOWUP_AFTER", timedelta(hours=2)),
+        working_hours=_hours(merged, "PRESALES_WORKING_HOURS", (9 * 60, 18 * 60)),
+        lease=_duration(merged, "PRESALES_LEASE", timedelta(minutes=2)),
     )
 
 

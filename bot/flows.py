@@ -1,4 +1,5 @@
-"""Use cases that span the database and Slack: what happens after a handler acked.
+"""Use cases that span the database and Slack: what happens after a handler acked, and
+what the scheduler does with a due notice.
 
 A flow runs on the background executor (never on Bolt's listener pool), opens short
 database transactions through the services, and speaks to Slack only through
@@ -9,7 +10,8 @@ the scheduler call flows the same way.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time as _time
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -17,18 +19,32 @@ from sqlalchemy import select
 from bot import clock
 from bot.config import Settings
 from bot.db import Database
-from bot.services import directory
+from bot.services import briefs, directory, due
 from bot.services import requests as requests_service
-from bot.slack.blocks import deal_status, request_offer
+from bot.slack.blocks import brief as brief_ui
+from bot.slack.blocks import deal_status, notices, request_offer
 from bot.slack.blocks.replies import text_reply
 from bot.slack.notify import Notifier, Posted
-from bot.slack.text import escape_clip, mention
+from bot.slack.blocks.common import as_dicts
+from bot.slack.text import escape_clip, format_when, mention
 from bot.work import Work
-from models import Offer, Person, Request, RequestStatus, Response
+from models import DueNotice, NoticeKind, NoticeState, Offer, Person, Request, RequestStatus, Response
 
 log = logging.getLogger(__name__)
 
 PROFILE_MAX_AGE = timedelta(days=1)
+
+
+@dataclass
+class Sweep:
+    """What one scheduler tick did."""
+
+    taken: int = 0
+    sent: int = 0
+    skipped: int = 0
+    retried: int = 0
+    late: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -37,6 +53,9 @@ class Flows:
     db: Database
     notifier: Notifier
     work: Work
+
+    def __post_init__(self) -> None:
+        self.policy = due.Policy.from_settings(self.settings)
 
     # ------------------------------------------------------------ people
 
@@ -66,32 +85,91 @@ class Flows:
             person = directory.ensure_person(session, team_id=team_id, user_id=user_id, now=clock.now())
         return self.refresh_profiles([person]).get(person.id) or self.settings.timezone
 
+    def _tz(self, person: Person | None) -> str:
+        return (person.tz if person is not None else None) or self.settings.timezone
+
+    # ------------------------------------------------------------ creation and brief
+
+    def after_create(self, request_id: int) -> None:
+        """A new request: broadcast it, or (held for its brief) show it waiting and ask for the brief."""
+        with self.db.session() as session:
+            request = session.get(Request, request_id)
+            if request is None:
+                return
+            has_brief = briefs.get(session, request_id=request_id) is not None
+        self.refresh_profiles([request.requester])
+        if request.status == RequestStatus.OPEN.value:
+            self.broadcast(request_id)
+        else:
+            self.refresh_status(request_id)
+        if request.needs_brief and not has_brief:
+            self.nudge_brief(request_id, first=True)
+
+    def nudge_brief(self, request_id: int, *, first: bool = False) -> Posted:
+        with self.db.session() as session:
+            request = session.get(Request, request_id)
+        tz = self._tz(request.requester)
+        text, blocks = notices.brief_nudge(
+            request, due=briefs.due_at(request, due_before=self.policy.brief_due_before),
+            held=request.status == RequestStatus.HELD.value, tz=tz, first=first,
+        )
+        return self.notifier.post(request.requester.slack_user_id, text, blocks)
+
+    def after_brief(self, request_id: int, *, released: bool, first: bool) -> None:
+        """A brief was saved: a held request goes out now; the claimed expert gets the brief."""
+        if released:
+            self.broadcast(request_id)
+        else:
+            self.refresh_all(request_id)
+        with self.db.session() as session:
+            request = session.get(Request, request_id)
+            brief = briefs.get(session, request_id=request_id)
+        if first and brief is not None and request.status == RequestStatus.CLAIMED.value and request.claimed_by:
+            text = f"📋 The brief for request #{request.id} is ready.\n{brief_ui.summary(brief)}"
+            blocks = as_dicts(brief_ui.summary_blocks(request, brief))
+            self.notifier.post(request.claimed_by.slack_user_id, text, blocks)
+
     # ------------------------------------------------------------ broadcast
 
-    def broadcast(self, request_id: int, *, exclude_person_ids: tuple[int, ...] = ()) -> int:
-        """Match experts and DM the new ones; post or update the deal-channel status.
-        Returns the number of DMs Slack accepted. Safe to run again (offers are unique)."""
+    def broadcast(self, request_id: int, *, exclude_person_ids: tuple[int, ...] = (), widen: bool = False) -> int:
+        """Match experts and DM every one who has not had this request yet (and any DM a crash
+        left unsent); post or update the status message. Safe to run again. ``widen`` asks every
+        available expert with a related skill, beyond the fan-out limit."""
         now = clock.now()
         with self.db.session() as session:
             request = session.get(Request, request_id)
             if request is None or request.status != RequestStatus.OPEN.value:
                 return 0
+            skill_ids = directory.related_skill_ids(session, [s.id for s in request.skills]) if widen else None
             matches = directory.match_experts(
-                session, request=request, now=now, limit=self.settings.fanout_limit,
-                exclude_person_ids=exclude_person_ids,
+                session, request=request, now=now, limit=None if widen else self.settings.fanout_limit,
+                exclude_person_ids=exclude_person_ids, skill_ids=skill_ids,
             )
-            new_offers = requests_service.plan_offers(session, request=request, matches=matches, now=now)
-            offer_ids = [o.id for o in new_offers]
-            experts = [o.expert for o in new_offers]
-            has_any_offer = bool(requests_service.offers_of(session, request_id=request.id))
-            closest = [] if has_any_offer else directory.closest_skills(session, [s.name for s in request.skills])
+            first = request.ladder_from is None
+            requests_service.plan_offers(session, request=request, matches=matches, now=now)
+            if first:
+                due.sync(session, request=request, policy=self.policy, now=now)
+            offers = requests_service.offers_of(session, request_id=request.id)
+            unsent = [o for o in offers if o.ts is None and o.failed_at is None and o.rank > 0]
+            experts = [o.expert for o in unsent]
+            closest = [] if offers else directory.closest_skills(session, [s.name for s in request.skills])
+        if not unsent and not first and request.status_ts:
+            return 0  # nothing new (a re-run of a finished broadcast)
         self.refresh_profiles(experts, parallel=True)  # timezones first, concurrently
-        sent = sum(1 for posted in self.work.map(self.send_offer, offer_ids) if posted.ok)
+        sent = sum(1 for posted in self.work.map(self.send_offer, [o.id for o in unsent]) if posted.ok)
         self.post_experts_channel(request_id)
-        self.refresh_status(request_id, matched=has_any_offer, closest=closest)
-        if not has_any_offer:
+        self.refresh_status(request_id, matched=bool(offers), closest=closest)
+        if not offers:
             self.tell_admins_no_match(request_id, closest)
         return sent
+
+    def _offer_view(self, offer: Offer) -> tuple[str, list[dict]]:
+        with self.db.session() as session:
+            request = session.get(Request, offer.request_id)
+            brief = briefs.get(session, request_id=offer.request_id)
+        state = request_offer.OfferState(viewer_user_id=offer.expert.slack_user_id, response=offer.response,
+                                         brief=brief)
+        return request_offer.render(request, state, self._tz(offer.expert))
 
     def send_offer(self, offer_id: int) -> Posted:
         """DM one expert their offer; record ts or the error on the offer row."""
@@ -99,19 +177,20 @@ class Flows:
             offer = session.get(Offer, offer_id)
             if offer is None or offer.ts is not None:
                 return Posted(ok=False, error="already_sent")
-            request, expert = offer.request, offer.expert
-        tz = self.refresh_profiles([expert]).get(expert.id) or self.settings.timezone
-        state = request_offer.OfferState(viewer_user_id=expert.slack_user_id, response=offer.response)
-        text, blocks = request_offer.render(request, state, tz)
-        posted = self.notifier.post(expert.slack_user_id, text, blocks)
+            rendered_state = (offer.request.status, offer.request.claimed_by_id)
+        self.refresh_profiles([offer.expert])
+        text, blocks = self._offer_view(offer)
+        posted = self.notifier.post(offer.expert.slack_user_id, text, blocks)
         with self.db.session() as session:
             if posted.ok and posted.ts:
-                requests_service.record_offer_sent(session, offer_id=offer_id, channel_id=posted.channel or expert.slack_user_id,
+                requests_service.record_offer_sent(session, offer_id=offer_id,
+                                                   channel_id=posted.channel or offer.expert.slack_user_id,
                                                    ts=posted.ts, now=clock.now())
             else:
-                requests_service.record_offer_failed(session, offer_id=offer_id, error=posted.error or "unknown", now=clock.now())
-            current = session.get(Request, request.id)
-            moved = current is not None and (current.status, current.claimed_by_id) != (request.status, request.claimed_by_id)
+                requests_service.record_offer_failed(session, offer_id=offer_id, error=posted.error or "unknown",
+                                                     now=clock.now())
+            current = session.get(Request, offer.request_id)
+            moved = current is not None and (current.status, current.claimed_by_id) != rendered_state
         if posted.ok and moved:
             # Claimed or cancelled while this DM was in flight: show the truth now.
             self.refresh_offer(offer_id)
@@ -124,11 +203,7 @@ class Flows:
             offer = session.get(Offer, offer_id)
             if offer is None or not offer.ts or not offer.channel_id:
                 return Posted(ok=False, error="not_sent")
-            request, expert = offer.request, offer.expert
-            session.refresh(request)
-        tz = expert.tz or self.settings.timezone
-        state = request_offer.OfferState(viewer_user_id=expert.slack_user_id, response=offer.response)
-        text, blocks = request_offer.render(request, state, tz)
+        text, blocks = self._offer_view(offer)
         return self.notifier.update(offer.channel_id, offer.ts, text, blocks)
 
     def refresh_for(self, request_id: int, person_id: int) -> None:
@@ -157,15 +232,17 @@ class Flows:
             if request is None:
                 return Posted(ok=False, error="not_found")
             offers = requests_service.offers_of(session, request_id=request_id)
+            brief = briefs.get(session, request_id=request_id)
         progress = deal_status.Progress(
             notified=sum(1 for o in offers if o.sent_at is not None),
             pending=sum(1 for o in offers if o.sent_at is None and o.failed_at is None and o.rank > 0),
             declined=sum(1 for o in offers if o.response == Response.DECLINE.value),
             closest_skills=closest or [],
-            matched=bool(offers) if matched is None else matched,
+            matched=bool(offers) or request.status != RequestStatus.OPEN.value if matched is None else matched,
+            brief=brief,
+            brief_due=briefs.due_at(request, due_before=self.policy.brief_due_before) if request.needs_brief else None,
         )
-        tz = request.requester.tz or self.settings.timezone
-        text, blocks = deal_status.render(request, progress, tz)
+        text, blocks = deal_status.render(request, progress, self._tz(request.requester))
         if request.status_ts and request.status_channel:
             return self.notifier.update(request.status_channel, request.status_ts, text, blocks)
         posted = self.notifier.post(request.channel_id, text, blocks)
@@ -189,7 +266,8 @@ class Flows:
             request = session.get(Request, request_id)
             if request is None:
                 return None
-        text, blocks = request_offer.render_channel_post(request, self.settings.timezone)
+            brief = briefs.get(session, request_id=request_id)
+        text, blocks = request_offer.render_channel_post(request, self.settings.timezone, brief)
         if request.experts_post_ts and request.experts_post_channel:
             return self.notifier.update(request.experts_post_channel, request.experts_post_ts, text, blocks)
         if request.status != RequestStatus.OPEN.value:
@@ -229,3 +307,194 @@ class Flows:
                                thread_ts=request.status_ts)
         self.refresh_all(request_id)
         self.broadcast(request_id, exclude_person_ids=(expert_person_id,))
+
+    def after_reschedule(self, request_id: int) -> None:
+        self.refresh_all(request_id)
+        with self.db.session() as session:
+            request = session.get(Request, request_id)
+        if request and request.status == RequestStatus.CLAIMED.value and request.claimed_by:
+            tz = self._tz(request.claimed_by)
+            self.notifier.post(request.claimed_by.slack_user_id,
+                               f"🗓 Request #{request.id} ({escape_clip(request.account, 100)}) moved to "
+                               f"{format_when(request.when, tz)}. Reminders moved with it.")
+
+    # ------------------------------------------------------------ the scheduler
+
+    def sweep_due(self, *, batch: int = 100, budget_s: float = 25.0) -> Sweep:
+        """Lease due notices and deliver them, batch after batch, within ``budget_s``.
+        Call from the scheduler thread or a command, never from a work-pool thread."""
+        sweep = Sweep()
+        started = _time.monotonic()
+        while _time.monotonic() - started < budget_s:
+            with self.db.session() as session:
+                ids = due.take_due(session, now=clock.now(), limit=batch, lease=self.policy.lease)
+            if not ids:
+                break
+            sweep.taken += len(ids)
+            for kind, outcome in self.work.map(self.deliver, ids, pool="work"):
+                sweep.by_kind[kind] = sweep.by_kind.get(kind, 0) + 1
+                if outcome == "sent" or outcome == "late":
+                    sweep.sent += 1
+                    sweep.late += outcome == "late"
+                elif outcome == "retry":
+                    sweep.retried += 1
+                else:
+                    sweep.skipped += 1
+            if len(ids) < batch:
+                break
+        return sweep
+
+    def deliver(self, notice_id: int) -> tuple[str, str]:
+        """Send one leased notice if it is still true and still useful. Returns (kind, outcome)."""
+        try:
+            return self._deliver(notice_id)
+        except Exception as exc:  # one bad notice must not stop the tick: back off and retry it
+            log.exception("delivering notice %s failed", notice_id)
+            with self.db.session() as session:
+                due.give_back(session, notice_id=notice_id, error=type(exc).__name__, now=clock.now())
+            return "?", "retry"
+
+    def _deliver(self, notice_id: int) -> tuple[str, str]:
+        now = clock.now()
+        with self.db.session() as session:
+            notice = session.get(DueNotice, notice_id)
+            if notice is None or notice.state != NoticeState.LEASED.value:
+                return "?", "gone"
+            kind = NoticeKind(notice.kind)
+            deadline = due.grace_until(notice)
+            if deadline is not None and now > deadline:
+                due.finish(session, notice_id=notice_id, state=NoticeState.SKIPPED, now=now,
+                           error=f"too late: {notice.due_at:%Y-%m-%d %H:%M} UTC, useful until {deadline:%Y-%m-%d %H:%M}")
+                log.warning("skipped %s notice %s for request %s: overdue past its grace", kind.value, notice.id,
+                            notice.request_id)
+                return kind.value, "skipped"
+        handler = getattr(self, f"_send_{kind.value}")
+        result: Posted | str = handler(notice)
+        late = now - notice.due_at > self.policy.late_after
+        with self.db.session() as session:
+            if isinstance(result, str):  # a reason not to send: no longer true
+                due.finish(session, notice_id=notice_id, state=NoticeState.SKIPPED, now=clock.now(), error=result)
+                return kind.value, "skipped"
+            if result.ok:
+                due.finish(session, notice_id=notice_id, state=NoticeState.SENT, now=clock.now(), channel=result.channel,
+                           ts=result.ts, late=late)
+                if late:
+                    log.info("sent %s notice %s late (due %s)", kind.value, notice.id, notice.due_at.isoformat())
+                return kind.value, "late" if late else "sent"
+            due.give_back(session, notice_id=notice_id, error=result.error or "slack_error", now=clock.now())
+            return kind.value, "retry"
+
+    # One method per notice kind: re-check the request at send time, then send.
+
+    def _current(self, notice: DueNotice) -> tuple[Request, object]:
+        with self.db.session() as session:
+            request = session.get(Request, notice.request_id)
+            brief = briefs.get(session, request_id=notice.request_id)
+        return request, brief
+
+    def _send_broadcast_check(self, notice: DueNotice) -> Posted | str:
+        request, _ = self._current(notice)
+        if request.status != RequestStatus.OPEN.value:
+            return f"request is {request.status}"
+        self.broadcast(request.id)
+        return Posted(ok=True)
+
+    def _send_brief_nudge(self, notice: DueNotice) -> Posted | str:
+        request, brief = self._current(notice)
+        if brief is not None or request.status not in requests_service.LIVE:
+            return "brief exists" if brief is not None else f"request is {request.status}"
+        return self.nudge_brief(request.id)
+
+    def _send_brief_overdue(self, notice: DueNotice) -> Posted | str:
+        request, brief = self._current(notice)
+        if brief is not None or request.status not in requests_service.LIVE:
+            return "brief exists" if brief is not None else f"request is {request.status}"
+        text, blocks = notices.brief_overdue(request, due=briefs.due_at(request, due_before=self.policy.brief_due_before),
+                                             tz=self._tz(notice.recipient))
+        return self.notifier.post(notice.recipient.slack_user_id, text, blocks)
+
+    def _send_reping(self, notice: DueNotice) -> Posted | str:
+        request, _ = self._current(notice)
+        if request.status != RequestStatus.OPEN.value:
+            return f"request is {request.status}"
+        with self.db.session() as session:
+            waiting = [o for o in requests_service.offers_of(session, request_id=request.id)
+                       if o.ts and o.responded_at is None]
+        if not waiting:
+            return "nobody left to re-ping"
+        results = self.work.map(
+            lambda o: self.notifier.post(o.channel_id, notices.reping(request, tz=self._tz(o.expert)), thread_ts=o.ts,
+                                         reply_broadcast=True),
+            waiting,
+        )
+        return Posted(ok=any(r.ok for r in results), error=None if any(r.ok for r in results) else results[0].error)
+
+    def _send_widen(self, notice: DueNotice) -> Posted | str:
+        request, _ = self._current(notice)
+        if request.status != RequestStatus.OPEN.value:
+            return f"request is {request.status}"
+        self.broadcast(request.id, widen=True)
+        with self.db.session() as session:
+            request = session.get(Request, request.id)
+        if request.experts_post_ts and request.experts_post_channel:
+            return self.notifier.post(request.experts_post_channel, notices.widen(request),
+                                      thread_ts=request.experts_post_ts, reply_broadcast=True)
+        return Posted(ok=True)
+
+    def _send_escalate(self, notice: DueNotice) -> Posted | str:
+        request, _ = self._current(notice)
+        if request.status != RequestStatus.OPEN.value:
+            return f"request is {request.status}"
+        with self.db.session() as session:
+            offers = requests_service.offers_of(session, request_id=request.id)
+            managers = list(session.scalars(select(Person).where(
+                Person.id.in_(due.manager_ids(session, team_id=request.team_id, admins=self.settings.admins)))))
+        results = []
+        for person in [*managers, request.requester]:
+            text, blocks = notices.escalate(request, notified=sum(1 for o in offers if o.sent_at),
+                                            declined=sum(1 for o in offers if o.response == Response.DECLINE.value),
+                                            tz=self._tz(person))
+            results.append(self.notifier.post(person.slack_user_id, text, blocks))
+        return Posted(ok=any(r.ok for r in results), error=None if any(r.ok for r in results) else results[-1].error)
+
+    def _send_reminder(self, notice: DueNotice) -> Posted | str:
+        request, brief = self._current(notice)
+        if request.status != RequestStatus.CLAIMED.value:
+            return f"request is {request.status}"
+        if notice.recipient_id not in (request.claimed_by_id, request.requester_id):
+            return "recipient no longer on this request"
+        if "@" in notice.slot:  # "1h@<meeting>": the configured offset
+            offset = notice.slot.split("@")[0]
+        else:  # a snoozed reminder: what is left, in whole minutes
+            left = max(request.meeting_at - clock.now(), timedelta(minutes=1))
+            offset = due.label(timedelta(minutes=round(left.total_seconds() / 60)))
+        text, blocks = notices.reminder(request, brief, notice_id=notice.id, offset=offset,
+                                        for_expert=notice.recipient_id == request.claimed_by_id,
+                                        tz=self._tz(notice.recipient))
+        return self.notifier.post(notice.recipient.slack_user_id, text, blocks)
+
+    def _send_followup(self, notice: DueNotice) -> Posted | str:
+        request, brief = self._current(notice)
+        if request.status != RequestStatus.CLAIMED.value:
+            return f"request is {request.status}"
+        with self.db.session() as session:
+            if due.followup_answered(session, request_id=request.id, person_id=notice.recipient_id):
+                return "already answered"
+        if notice.recipient_id == request.requester_id:
+            text, blocks = notices.followup_ae(request, brief)
+        elif notice.recipient_id == request.claimed_by_id:
+            text, blocks = notices.followup_expert(request)
+        else:
+            return "recipient no longer on this request"
+        return self.notifier.post(notice.recipient.slack_user_id, text, blocks)
+
+    def _send_expire(self, notice: DueNotice) -> Posted | str:
+        with self.db.session() as session:
+            changed = requests_service.expire(session, request_id=notice.request_id, policy=self.policy,
+                                              now=clock.now())
+            request = session.get(Request, notice.request_id)
+        if not changed:
+            return f"request is {request.status}"
+        self.refresh_all(request.id)
+        return self.notifier.post(request.requester.slack_user_id,
+                                  notices.unfilled(request, tz=self._tz(request.requester)))

@@ -49,10 +49,12 @@ class Work:
 
         return self._pool.submit(run)
 
-    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
-        """Run ``fn`` over ``items`` concurrently on the send pool; results in order.
-        ``fn`` must handle its own errors (one failure must not stop the others)."""
-        futures = [self._send.submit(fn, item) for item in items]
+    def map(self, fn: Callable[[T], R], items: Iterable[T], *, pool: str = "send") -> list[R]:
+        """Run ``fn`` over ``items`` concurrently; results in order. ``fn`` must handle its own
+        errors (one failure must not stop the others). ``pool="send"`` for single Slack calls;
+        ``pool="work"`` for flows that fan out themselves (never call it from a work thread)."""
+        executor = self._send if pool == "send" else self._pool
+        futures = [executor.submit(fn, item) for item in items]
         return [f.result() for f in futures]
 
     def drain(self, timeout: float = 30.0) -> bool:

@@ -1,18 +1,19 @@
-"""Buttons: Claim, Decline, Release (expert DMs, experts channel) and Cancel (status message)."""
+"""Buttons: Claim, Decline, Release (expert DMs, experts channel), Cancel and Add brief
+(status message), View brief, Snooze (reminders), follow-up buttons."""
 
 from __future__ import annotations
 
 from slack_bolt import App
 
 from bot import clock
-from bot.services import claims
+from bot.services import briefs, claims, due
 from bot.services import requests as requests_service
 from bot.services.claims import Outcome
-from bot.slack.blocks import forms, replies
+from bot.slack.blocks import brief as brief_ui
+from bot.slack.blocks import forms, notices, replies
 from bot.slack.ids import Action
-from bot.slack.payloads import decline_metadata, parse_request_value
-from bot.slack.text import mention
-from bot.slack.payloads import Caller
+from bot.slack.payloads import Caller, parse_request_value, request_metadata
+from bot.slack.text import format_when, mention
 from handlers.context import answer, deps_of
 
 
@@ -21,12 +22,23 @@ def register(app: App) -> None:
     app.action(Action.DECLINE.value)(decline)
     app.action(Action.RELEASE.value)(release)
     app.action(Action.CANCEL.value)(cancel)
+    app.action(Action.ADD_BRIEF.value)(add_brief)
+    app.action(Action.VIEW_BRIEF.value)(view_brief)
+    app.action(Action.SNOOZE_30.value)(snooze)
+    app.action(Action.SNOOZE_60.value)(snooze)
+    app.action(Action.FOLLOWUP_OUTCOME.value)(followup)
+    app.action(Action.FOLLOWUP_HOURS.value)(followup)
     app.action(Action.LINK.value)(lambda ack: ack())
 
 
-def _request_id(body: dict) -> int:
+def _value(body: dict) -> str | None:
     actions = body.get("actions") or [{}]
-    return parse_request_value(actions[0].get("value"))
+    return actions[0].get("value")
+
+
+def _action_id(body: dict) -> str:
+    actions = body.get("actions") or [{}]
+    return str(actions[0].get("action_id", ""))
 
 
 def claim_message(result: claims.Result) -> str | None:
@@ -43,10 +55,10 @@ def claim_message(result: claims.Result) -> str | None:
 def claim(ack, body, respond, context):
     ack()
     d, caller = deps_of(context), Caller.of(body)
-    request_id = _request_id(body)
+    request_id = parse_request_value(_value(body))
     with d.db.session() as session:
         result = claims.claim(session, request_id=request_id, team_id=caller.team_id, expert_user_id=caller.user_id,
-                              now=clock.now())
+                              policy=d.policy, now=clock.now())
     if result.outcome == Outcome.WON:
         d.work.submit(d.flows.after_claim, request_id)
     else:
@@ -57,25 +69,22 @@ def claim(ack, body, respond, context):
 def decline(ack, body, respond, context):
     ack()
     d, caller = deps_of(context), Caller.of(body)
-    request_id = _request_id(body)
+    request_id = parse_request_value(_value(body))
     with d.db.session() as session:
         request = requests_service.get(session, request_id=request_id, team_id=caller.team_id)
     if not request.is_open:
         answer(d, respond, caller, replies.text_reply(f"Request #{request.id} is already {request.status}."))
         return
-    opened = d.notifier.open_view(body.get("trigger_id", ""),
-                                  forms.decline_modal(request.id, private_metadata=decline_metadata(request.id)))
-    if not opened.ok:
-        answer(d, respond, caller, replies.text_reply(f"Slack did not open the form ({opened.error}). Try again."))
+    _open(d, respond, caller, body, forms.decline_modal(request.id, private_metadata=request_metadata(request.id)))
 
 
 def release(ack, body, respond, context):
     ack()
     d, caller = deps_of(context), Caller.of(body)
-    request_id = _request_id(body)
+    request_id = parse_request_value(_value(body))
     with d.db.session() as session:
         result = claims.release(session, request_id=request_id, team_id=caller.team_id, expert_user_id=caller.user_id,
-                                now=clock.now())
+                                policy=d.policy, now=clock.now())
     if result.outcome == Outcome.RELEASED:
         d.work.submit(d.flows.after_release, request_id, caller.user_id, result.expert.id)
         text = f"You released request #{request_id}. The other experts are being asked again."
@@ -87,9 +96,66 @@ def release(ack, body, respond, context):
 def cancel(ack, body, respond, context):
     ack()
     d, caller = deps_of(context), Caller.of(body)
-    request_id = _request_id(body)
+    request_id = parse_request_value(_value(body))
     with d.db.session() as session:
         request = requests_service.cancel(session, request_id=request_id, team_id=caller.team_id,
-                                          actor_user_id=caller.user_id, admins=d.settings.admins, now=clock.now())
+                                          actor_user_id=caller.user_id, policy=d.policy, now=clock.now())
     d.work.submit(d.flows.refresh_all, request.id)
     answer(d, respond, caller, replies.text_reply(f"Request #{request.id} is cancelled; the experts are being told."))
+
+
+def add_brief(ack, body, respond, context):
+    ack()
+    d, caller = deps_of(context), Caller.of(body)
+    request_id = parse_request_value(_value(body))
+    with d.db.session() as session:
+        request = requests_service.get(session, request_id=request_id, team_id=caller.team_id)
+        briefs.check_editable(session, request=request, user_id=caller.user_id, policy=d.policy, now=clock.now())
+        brief = briefs.get(session, request_id=request.id)
+    _open(d, respond, caller, body, brief_ui.modal(request, brief, private_metadata=request_metadata(request.id)))
+
+
+def view_brief(ack, body, respond, context):
+    ack()
+    d, caller = deps_of(context), Caller.of(body)
+    request_id = parse_request_value(_value(body))
+    with d.db.session() as session:
+        request = requests_service.get(session, request_id=request_id, team_id=caller.team_id)
+        briefs.check_viewable(session, request=request, user_id=caller.user_id, policy=d.policy)
+        brief = briefs.get(session, request_id=request.id)
+    if brief is None:
+        answer(d, respond, caller, replies.text_reply(f"Request #{request.id} has no brief yet."))
+        return
+    tz = d.flows.timezone_of(caller.team_id, caller.user_id)
+    _open(d, respond, caller, body, brief_ui.view(request, brief, tz))
+
+
+def snooze(ack, body, respond, context):
+    ack()
+    d, caller = deps_of(context), Caller.of(body)
+    minutes = 30 if _action_id(body) == Action.SNOOZE_30 else 60
+    notice_id = parse_request_value(_value(body))  # the same strict positive-id rule
+    tz = d.flows.timezone_of(caller.team_id, caller.user_id)
+    with d.db.session() as session:
+        again = due.snooze(session, notice_id=notice_id, team_id=caller.team_id, user_id=caller.user_id,
+                           minutes=minutes, tz=tz, now=clock.now())
+    answer(d, respond, caller, replies.text_reply(f"Snoozed: I will remind you again at {format_when(again.due_at, tz)}."))
+
+
+def followup(ack, body, respond, context):
+    ack()
+    d, caller = deps_of(context), Caller.of(body)
+    request_id = parse_request_value(_value(body))
+    with d.db.session() as session:
+        request = requests_service.get(session, request_id=request_id, team_id=caller.team_id)
+    metadata = request_metadata(request.id)
+    outcome = _action_id(body) == Action.FOLLOWUP_OUTCOME
+    view = notices.outcome_modal(request, private_metadata=metadata) if outcome else \
+        notices.hours_modal(request, private_metadata=metadata)
+    _open(d, respond, caller, body, view)
+
+
+def _open(d, respond, caller: Caller, body: dict, view) -> None:
+    opened = d.notifier.open_view(body.get("trigger_id", ""), view)
+    if not opened.ok:
+        answer(d, respond, caller, replies.text_reply(f"Slack did not open the form ({opened.error}). Try again."))

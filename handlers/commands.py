@@ -13,11 +13,12 @@ from bot import clock
 from bot.app import Deps
 from bot.config import parse_duration
 from bot.errors import InvalidInput, NotAllowed
-from bot.services import dates, directory, stats
+from bot.services import briefs, dates, directory, stats
 from bot.services import requests as requests_service
 from bot.services.requests import Prefill
+from bot.slack.blocks import brief as brief_ui
 from bot.slack.blocks import forms, replies, request_modal
-from bot.slack.payloads import parse_request_value, request_modal_metadata
+from bot.slack.payloads import parse_request_value, request_metadata, request_modal_metadata
 from bot.slack.text import escape, format_when
 from bot.work import within
 from bot.slack.payloads import Caller
@@ -103,9 +104,40 @@ def cancel(cmd: Cmd) -> None:
     request_id = parse_request_value(cmd.args.lstrip("#").split()[0])
     with cmd.session() as session:
         request = requests_service.cancel(session, request_id=request_id, team_id=cmd.caller.team_id,
-                                          actor_user_id=cmd.caller.user_id, admins=cmd.admins, now=clock.now())
+                                          actor_user_id=cmd.caller.user_id, policy=cmd.deps.policy, now=clock.now())
     cmd.deps.work.submit(cmd.deps.flows.refresh_all, request.id)
     cmd.say(f"Request #{request.id} is cancelled; the experts who were asked are being told.")
+
+
+def reschedule(cmd: Cmd) -> None:
+    ident, _, when_text = cmd.args.partition(" ")
+    if not ident or not when_text.strip():
+        raise InvalidInput("Which request, and when? `/presales reschedule 42 Thu 3pm`")
+    request_id = parse_request_value(ident.lstrip("#"))
+    tz = cmd.deps.flows.timezone_of(cmd.caller.team_id, cmd.caller.user_id)
+    now = clock.now()
+    parsed = dates.parse_when(when_text, tz=tz, now=now)
+    with cmd.session() as session:
+        request = requests_service.reschedule(session, request_id=request_id, team_id=cmd.caller.team_id,
+                                              actor_user_id=cmd.caller.user_id, when=parsed.at,
+                                              max_lead=cmd.deps.settings.max_lead, policy=cmd.deps.policy, now=now)
+    cmd.deps.work.submit(cmd.deps.flows.after_reschedule, request.id)
+    cmd.say(f"Request #{request.id} moved to {format_when(parsed.at, tz)}; reminders and escalation moved with it.")
+
+
+def brief(cmd: Cmd) -> None:
+    if not cmd.args.strip():
+        raise InvalidInput("Which request? `/presales brief 42`")
+    request_id = parse_request_value(cmd.args.strip().lstrip("#").split()[0])
+    with cmd.session() as session:
+        request = requests_service.get(session, request_id=request_id, team_id=cmd.caller.team_id)
+        briefs.check_editable(session, request=request, user_id=cmd.caller.user_id, policy=cmd.deps.policy,
+                              now=clock.now())
+        current = briefs.get(session, request_id=request.id)
+    opened = cmd.deps.notifier.open_view(cmd.trigger_id, brief_ui.modal(request, current,
+                                                                        private_metadata=request_metadata(request.id)))
+    if not opened.ok:
+        cmd.say(f"Slack did not open the form ({opened.error}). Please run `/presales brief {request_id}` again.")
 
 
 # ------------------------------------------------------------------ directory
@@ -227,6 +259,9 @@ SUBCOMMANDS: dict[str, Callable[[Cmd], None]] = {
     "help": show_help,
     "list": list_open,
     "cancel": cancel,
+    "reschedule": reschedule,
+    "move": reschedule,
+    "brief": brief,
     "expert": expert,
     "experts": expert,
     "manager": manager,

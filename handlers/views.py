@@ -1,4 +1,8 @@
-"""Modal submissions: validate -> ack(errors) | store -> ack() -> background flow."""
+"""Modal submissions: validate -> ack(errors) | store -> ack() -> background flow.
+
+The request is stored before the ack (milliseconds), so a database failure shows up in
+the modal with the AE's text still there, instead of being lost after the modal closed.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,13 @@ from slack_bolt import App
 
 from bot import clock
 from bot.errors import InvalidInput
-from bot.services import claims, directory
+from bot.services import briefs, claims, directory, followups
 from bot.services import requests as requests_service
-from bot.slack.blocks import forms, replies, request_modal
+from bot.slack.blocks import brief as brief_ui
+from bot.slack.blocks import forms, notices, replies, request_modal
 from bot.slack.ids import Block, View
-from bot.slack.payloads import parse_decline_metadata, parse_request_modal_metadata
+from bot.slack.payloads import Caller, parse_request_metadata, parse_request_modal_metadata
 from bot.slack.text import escape
-from bot.slack.payloads import Caller
 from handlers.context import deps_of
 
 
@@ -20,34 +24,70 @@ def register(app: App) -> None:
     app.view(View.REQUEST.value)(submit_request)
     app.view(View.DECLINE.value)(submit_decline)
     app.view(View.SKILLS.value)(submit_skills)
+    app.view(View.BRIEF.value)(submit_brief)
+    app.view(View.OUTCOME.value)(submit_outcome)
+    app.view(View.HOURS.value)(submit_hours)
+
+
+def _values(view: dict) -> dict:
+    return (view.get("state") or {}).get("values") or {}
 
 
 def submit_request(ack, body, view, context):
     d, caller = deps_of(context), Caller.of(body)
     now = clock.now()
     channel_id = parse_request_modal_metadata(view.get("private_metadata"))
-    draft = request_modal.read(view.get("state", {}).get("values", {}))
+    draft = request_modal.read(_values(view))
+    brief_draft = brief_ui.read(_values(view))
+    tz = d.flows.timezone_of(caller.team_id, caller.user_id)
+    errors: dict[str, str] = {}
+    clean_brief = None
     with d.db.session() as session:
         known = directory.existing_skills(session, draft.skills)
         try:
             draft = requests_service.validate(draft, now=now, max_lead=d.settings.max_lead, known_skills=known)
         except InvalidInput as exc:
-            ack(response_action="errors", errors=exc.fields)
+            errors.update(exc.fields)
+        if not brief_draft.is_empty():
+            try:
+                clean_brief = briefs.validate(brief_draft, meeting_at=draft.meeting_at, tz=tz, now=now)
+            except InvalidInput as exc:
+                errors.update(exc.fields)
+        if errors:
+            ack(response_action="errors", errors=errors)
             return
         created = requests_service.create(
-            session, team_id=caller.team_id, requester_user_id=caller.user_id,
-            channel_id=channel_id or caller.user_id, draft=draft, source_key=view.get("id"), now=now,
+            session, team_id=caller.team_id, requester_user_id=caller.user_id, channel_id=channel_id or caller.user_id,
+            draft=draft, source_key=view.get("id"), policy=d.policy, now=now, brief=clean_brief,
         )
     ack()
     if created.created:
-        d.work.submit(d.flows.broadcast, created.request.id)
+        d.work.submit(d.flows.after_create, created.request.id)
+
+
+def submit_brief(ack, body, view, context):
+    d, caller = deps_of(context), Caller.of(body)
+    now = clock.now()
+    request_id = parse_request_metadata(view.get("private_metadata"))
+    tz = d.flows.timezone_of(caller.team_id, caller.user_id)
+    with d.db.session() as session:
+        request = requests_service.get(session, request_id=request_id, team_id=caller.team_id)
+        try:
+            clean = briefs.validate(brief_ui.read(_values(view)), meeting_at=request.meeting_at, tz=tz, now=now)
+        except InvalidInput as exc:
+            ack(response_action="errors", errors=exc.fields)
+            return
+        saved = briefs.save(session, request=request, clean=clean, editor_user_id=caller.user_id, policy=d.policy,
+                            now=now)
+    ack()
+    d.work.submit(d.flows.after_brief, request_id, released=saved.released, first=saved.first)
 
 
 def submit_decline(ack, body, view, context):
     ack()
     d, caller = deps_of(context), Caller.of(body)
-    request_id = parse_decline_metadata(view.get("private_metadata"))
-    reason = forms.read_text(view.get("state", {}).get("values", {}), Block.REASON)
+    request_id = parse_request_metadata(view.get("private_metadata"))
+    reason = forms.read_text(_values(view), Block.REASON)
     with d.db.session() as session:
         result = claims.decline(session, request_id=request_id, team_id=caller.team_id, expert_user_id=caller.user_id,
                                 reason=reason, now=clock.now())
@@ -59,7 +99,7 @@ def submit_decline(ack, body, view, context):
 
 def submit_skills(ack, body, view, context):
     d, caller = deps_of(context), Caller.of(body)
-    values = view.get("state", {}).get("values", {})
+    values = _values(view)
     capacity_text = forms.read_text(values, Block.CAPACITY).strip()
     errors: dict[str, str] = {}
     try:
@@ -78,3 +118,35 @@ def submit_skills(ack, body, view, context):
     listed = directory.format_skill_list((n, l.value) for n, l in skills)
     d.notifier.post(caller.user_id, *replies.text_reply(f"Saved. Your skills: {escape(listed)}; "
                                                          f"up to {capacity_text} requests at once."))
+
+
+def submit_outcome(ack, body, view, context):
+    d, caller = deps_of(context), Caller.of(body)
+    request_id = parse_request_metadata(view.get("private_metadata"))
+    decided, next_step, new_date = notices.read_outcome(_values(view))
+    tz = d.flows.timezone_of(caller.team_id, caller.user_id)
+    with d.db.session() as session:
+        try:
+            followups.record_outcome(session, request_id=request_id, team_id=caller.team_id, user_id=caller.user_id,
+                                     decided=decided, next_step=next_step, new_date=new_date, tz=tz, now=clock.now())
+        except InvalidInput as exc:
+            ack(response_action="errors", errors=exc.fields)
+            return
+    ack()
+    d.notifier.post(caller.user_id, *replies.text_reply(f"Thanks: the outcome of request #{request_id} is recorded."))
+
+
+def submit_hours(ack, body, view, context):
+    d, caller = deps_of(context), Caller.of(body)
+    request_id = parse_request_metadata(view.get("private_metadata"))
+    prep, meeting = notices.read_hours(_values(view))
+    tz = d.flows.timezone_of(caller.team_id, caller.user_id)
+    with d.db.session() as session:
+        try:
+            followups.record_hours(session, request_id=request_id, team_id=caller.team_id, user_id=caller.user_id,
+                                   prep=prep, meeting=meeting, tz=tz, now=clock.now())
+        except InvalidInput as exc:
+            ack(response_action="errors", errors=exc.fields)
+            return
+    ack()
+    d.notifier.post(caller.user_id, *replies.text_reply(f"Thanks: your hours for request #{request_id} are logged."))

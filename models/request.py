@@ -43,6 +43,7 @@ class Urgency(StrEnum):
 
 
 class RequestStatus(StrEnum):
+    HELD = "waiting_brief"  # needs a brief before experts are asked (PRESALES_BRIEF_POLICY=hold)
     OPEN = "open"
     CLAIMED = "claimed"
     CANCELLED = "cancelled"
@@ -95,6 +96,9 @@ class Request(Base):
     experts_post_channel: Mapped[str | None] = mapped_column(String(32))
     experts_post_ts: Mapped[str | None] = mapped_column(String(32))
     source_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    needs_brief: Mapped[bool] = mapped_column(default=False, server_default="0")
+    last_minute: Mapped[bool] = mapped_column(default=False, server_default="0")
+    ladder_from: Mapped[datetime | None]  # when the current escalation ladder started (broadcast, release)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -117,6 +117,7 @@ class Harness:
         self, *, kind: str = "demo", skills: tuple[str, ...] = ("kubernetes",), account: str = "Acme",
         meeting_at: datetime | None | str = "default", duration: int | None = 60, needed_by: datetime | None = None,
         urgency: str = "normal", description: str = "Show the multi-cluster failover story", crm_url: str | None = None,
+        brief: dict | bool = True,
     ) -> dict:
         if meeting_at == "default":
             meeting_at = clock.now() + timedelta(days=3)
@@ -132,7 +133,29 @@ class Harness:
             Block.DESCRIPTION: {"value": d.plain_text_input(description)},
             Block.CRM_URL: {"value": {"type": "url_text_input", "value": crm_url}},
         }
+        if brief:
+            values.update(self.brief_values(**(brief if isinstance(brief, dict) else {}),
+                                            meeting_at=meeting_at if isinstance(meeting_at, datetime) else None))
         return {str(k): {str(a): v for a, v in inner.items()} for k, inner in values.items()}
+
+    def brief_values(self, *, meeting_at: datetime | None = None, problem: str = "Their batch jobs miss the SLA every "
+                     "month-end; they hope to see how we cut the run time in half.",
+                     show: str = "Multi-cluster failover, the cost dashboard and the audit trail.",
+                     attendees: str = "Jane Doe, CTO - decision maker\nRaj Patel - technical evaluator",
+                     decision: str = "Pick the platform vendor for the 2027 renewal",
+                     decision_by: str | None = None, cta: str = "", competitors: str = "", links: str = "") -> dict:
+        if decision_by is None:
+            decision_by = ((meeting_at or clock.now() + timedelta(days=3)) + timedelta(days=7)).date().isoformat()
+        return {
+            Block.BRIEF_PROBLEM: {"value": d.plain_text_input(problem)},
+            Block.BRIEF_SHOW: {"value": d.plain_text_input(show)},
+            Block.BRIEF_ATTENDEES: {"value": d.plain_text_input(attendees)},
+            Block.BRIEF_DECISION: {"value": d.plain_text_input(decision)},
+            Block.BRIEF_DECISION_BY: {"value": {"type": "datepicker", "selected_date": decision_by or None}},
+            Block.BRIEF_CTA: {"value": d.plain_text_input(cta or None)},
+            Block.BRIEF_COMPETITORS: {"value": d.plain_text_input(competitors or None)},
+            Block.BRIEF_LINKS: {"value": d.plain_text_input(links or None)},
+        }
 
     def open_form(self, user_id: str = AE, text: str = "", *, channel_id: str = "C0DEAL") -> Reply:
         return self.command(user_id, text, channel_id=channel_id)

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.errors import NotAllowed
-from bot.services import directory
+from bot.services import directory, due, history
 from bot.services import requests as requests_service
 from models import Offer, Person, Request, RequestStatus, Response
 
@@ -76,7 +76,8 @@ def _record_response(session: Session, *, request: Request, expert: Person, resp
     return False
 
 
-def claim(session: Session, *, request_id: int, team_id: str, expert_user_id: str, now: datetime) -> Result:
+def claim(session: Session, *, request_id: int, team_id: str, expert_user_id: str, policy: due.Policy,
+          now: datetime) -> Result:
     request, expert = _load(session, request_id=request_id, team_id=team_id, expert_user_id=expert_user_id, now=now)
     if not directory.is_eligible(session, request=request, person=expert):
         raise NotAllowed(f"Request #{request.id} was not offered to you, so you cannot claim it.")
@@ -94,8 +95,8 @@ def claim(session: Session, *, request_id: int, team_id: str, expert_user_id: st
     ).rowcount
     if won:
         _record_response(session, request=request, expert=expert, response=Response.CLAIM, now=now)
-        requests_service.log_event(session, request_id=request.id, actor_id=expert.id, kind="claimed", now=now)
-        session.refresh(request)
+        history.log_event(session, request_id=request.id, actor_id=expert.id, kind="claimed", now=now)
+        due.sync(session, request=request, policy=policy, now=now)
         return Result(Outcome.WON, request, expert)
     session.refresh(request)
     if request.status == RequestStatus.CLAIMED.value and request.claimed_by_id == expert.id:
@@ -119,19 +120,20 @@ def decline(session: Session, *, request_id: int, team_id: str, expert_user_id: 
         return Result(Outcome.CLOSED, request, expert)
     reason = (reason or "").strip() or None
     if _record_response(session, request=request, expert=expert, response=Response.DECLINE, now=now, reason=reason):
-        requests_service.log_event(session, request_id=request.id, actor_id=expert.id, kind="declined", now=now,
+        history.log_event(session, request_id=request.id, actor_id=expert.id, kind="declined", now=now,
                                    detail=reason)
         return Result(Outcome.DECLINED, request, expert)
     return Result(Outcome.ALREADY_DECLINED, request, expert)
 
 
-def release(session: Session, *, request_id: int, team_id: str, expert_user_id: str, now: datetime) -> Result:
+def release(session: Session, *, request_id: int, team_id: str, expert_user_id: str, policy: due.Policy,
+            now: datetime) -> Result:
     """The claimer gives the request back: it reopens for everyone else."""
     request, expert = _load(session, request_id=request_id, team_id=team_id, expert_user_id=expert_user_id, now=now)
     done = session.execute(
         update(Request)
         .where(Request.id == request.id, Request.status == RequestStatus.CLAIMED.value, Request.claimed_by_id == expert.id)
-        .values(status=RequestStatus.OPEN.value, claimed_by_id=None, claimed_at=None, updated_at=now)
+        .values(status=RequestStatus.OPEN.value, claimed_by_id=None, claimed_at=None, ladder_from=now, updated_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
     session.refresh(request)
@@ -139,5 +141,6 @@ def release(session: Session, *, request_id: int, team_id: str, expert_user_id: 
         if request.status == RequestStatus.CLAIMED.value:
             raise NotAllowed("Only the expert who claimed this request can release it.")
         return Result(Outcome.CLOSED, request, expert)
-    requests_service.log_event(session, request_id=request.id, actor_id=expert.id, kind="released", now=now)
+    history.log_event(session, request_id=request.id, actor_id=expert.id, kind="released", now=now)
+    due.sync(session, request=request, policy=policy, now=now)
     return Result(Outcome.RELEASED, request, expert)

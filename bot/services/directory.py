@@ -131,6 +131,20 @@ def _active_skill_ids():
     )
 
 
+def related_skill_ids(session: Session, skill_ids: Sequence[int]) -> list[int]:
+    """The requested skills plus every skill sharing a word with one of them
+    ('kubernetes-security' ~ 'kubernetes', 'aws security')."""
+    names = list(session.scalars(select(Skill.name).where(Skill.id.in_(list(skill_ids)))))
+    words = {w for name in names for w in re.split(r"[\s/.+#&-]+", name) if len(w) >= 3}
+    if not words:
+        return list(skill_ids)
+    related = set(skill_ids)
+    for skill_id, name in session.execute(select(Skill.id, Skill.name)).all():
+        if words & set(re.split(r"[\s/.+#&-]+", name)):
+            related.add(skill_id)
+    return sorted(related)
+
+
 def closest_skills(session: Session, wanted: Sequence[str], *, limit: int = 5) -> list[str]:
     """Skills that do have active experts, closest in spelling to what was asked for."""
     available = known_skills(session, limit=10_000, with_experts_only=True)
@@ -382,11 +396,12 @@ def match_experts(
     now: datetime,
     limit: int | None = None,
     exclude_person_ids: Iterable[int] = (),
+    skill_ids: Sequence[int] | None = None,
 ) -> list[Match]:
     """Experts for ``request``: at least one requested skill, active, not away at the request's
     time, below capacity; ranked by skills matched (and their levels), then load, then
     recent response speed. The requester is never matched."""
-    skill_ids = [s.id for s in request.skills]
+    skill_ids = list(skill_ids) if skill_ids is not None else [s.id for s in request.skills]
     if not skill_ids:
         return []
     at = request.when or now

@@ -21,10 +21,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from bot.services import directory
+from bot.services import briefs, directory, due, history
 from bot.services.dates import parse_when
 from bot.slack.ids import Block
-from models import Offer, Person, Request, RequestEvent, RequestKind, RequestStatus, Skill, Urgency
+from models import Offer, Person, Request, RequestKind, RequestStatus, Skill, Urgency
 
 ACCOUNT_MAX = 200
 DESCRIPTION_MAX = 2900
@@ -276,10 +276,6 @@ def get(session: Session, *, request_id: int, team_id: str) -> Request:
     return request
 
 
-def log_event(session: Session, *, request_id: int, actor_id: int | None, kind: str, now: datetime, detail: str | None = None) -> None:
-    session.add(RequestEvent(request_id=request_id, actor_id=actor_id, kind=kind, detail=detail, at=now))
-
-
 @dataclass
 class Created:
     request: Request
@@ -294,10 +290,14 @@ def create(
     channel_id: str,
     draft: Draft,
     source_key: str | None,
+    policy: due.Policy,
     now: datetime,
+    brief: briefs.CleanBrief | None = None,
 ) -> Created:
-    """Store a validated request. ``source_key`` (the modal's view id) makes a replayed
-    submission return the first request instead of creating a second one."""
+    """Store a validated request (and its brief, when the modal had one), flag it
+    last-minute, hold it for a brief if the policy says so, and plan its notices.
+    ``source_key`` (the modal's view id) makes a replayed submission return the first
+    request instead of creating a second one."""
     if source_key:
         existing = session.execute(select(Request).where(Request.source_key == source_key)).scalar_one_or_none()
         if existing is not None:
@@ -306,9 +306,14 @@ def create(
     skills = list(session.scalars(select(Skill).where(Skill.name.in_(draft.skills))))
     if len(skills) != len(draft.skills):
         raise InvalidInput(fields={Block.SKILLS.value: "One of these skills is no longer in the directory."})
+    needs_brief = briefs.needs_brief(draft.kind, required_for=policy.brief_required_for)
+    held = needs_brief and brief is None and policy.brief_policy == "hold"
     request = Request(
         team_id=team_id,
         requester_id=requester.id,
+        needs_brief=needs_brief,
+        last_minute=briefs.is_last_minute(created_at=now, when=draft.meeting_at or draft.needed_by,
+                                          threshold=policy.last_minute),
         channel_id=channel_id,
         kind=draft.kind,
         account=draft.account,
@@ -318,7 +323,7 @@ def create(
         meeting_at=draft.meeting_at,
         duration_min=draft.duration_min,
         needed_by=draft.needed_by,
-        status=RequestStatus.OPEN.value,
+        status=RequestStatus.HELD.value if held else RequestStatus.OPEN.value,
         source_key=source_key,
         created_at=now,
         updated_at=now,
@@ -333,7 +338,11 @@ def create(
         if existing is None:
             raise
         return Created(existing, False)
-    log_event(session, request_id=request.id, actor_id=requester.id, kind="created", now=now)
+    history.log_event(session, request_id=request.id, actor_id=requester.id, kind="created", now=now)
+    if brief is not None:
+        briefs.save(session, request=request, clean=brief, editor_user_id=requester_user_id, policy=policy, now=now)
+    else:
+        due.sync(session, request=request, policy=policy, now=now)
     return Created(request, True)
 
 
@@ -349,6 +358,8 @@ def plan_offers(session: Session, *, request: Request, matches: Sequence[directo
         offers.append(offer)
     if request.broadcast_at is None:
         request.broadcast_at = now
+    if request.ladder_from is None:
+        request.ladder_from = now
     session.flush()
     return offers
 
@@ -383,30 +394,77 @@ def record_experts_post(session: Session, *, request_id: int, channel: str, ts: 
     )
 
 
-def cancel(
-    session: Session, *, request_id: int, team_id: str, actor_user_id: str, admins: frozenset[str], now: datetime
-) -> Request:
-    request = get(session, request_id=request_id, team_id=team_id)
-    actor = directory.ensure_person(session, team_id=team_id, user_id=actor_user_id, now=now)
-    roles = directory.roles_of(session, team_id=team_id, user_id=actor_user_id, admins=admins)
+LIVE = (RequestStatus.HELD.value, RequestStatus.OPEN.value, RequestStatus.CLAIMED.value)
+
+
+def _owner_or_manager(session: Session, *, request: Request, actor_user_id: str, policy: due.Policy, now: datetime,
+                      what: str) -> Person:
+    actor = directory.ensure_person(session, team_id=request.team_id, user_id=actor_user_id, now=now)
+    roles = directory.roles_of(session, team_id=request.team_id, user_id=actor_user_id, admins=policy.admins)
     if actor.id != request.requester_id and not roles.can_manage:
-        raise NotAllowed(f"Only the requester or a manager can cancel request #{request.id}.")
+        raise NotAllowed(f"Only the requester or a manager can {what} request #{request.id}.")
+    return actor
+
+
+def cancel(session: Session, *, request_id: int, team_id: str, actor_user_id: str, policy: due.Policy,
+           now: datetime) -> Request:
+    request = get(session, request_id=request_id, team_id=team_id)
+    actor = _owner_or_manager(session, request=request, actor_user_id=actor_user_id, policy=policy, now=now,
+                              what="cancel")
     done = session.execute(
         update(Request)
-        .where(Request.id == request.id, Request.status.in_([RequestStatus.OPEN.value, RequestStatus.CLAIMED.value]))
+        .where(Request.id == request.id, Request.status.in_(LIVE))
         .values(status=RequestStatus.CANCELLED.value, cancelled_by_id=actor.id, cancelled_at=now, updated_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
     if not done:
         session.refresh(request)
         raise Conflict(f"Request #{request.id} is already {request.status}; nothing to cancel.")
-    log_event(session, request_id=request.id, actor_id=actor.id, kind="cancelled", now=now)
-    session.refresh(request)
+    history.log_event(session, request_id=request.id, actor_id=actor.id, kind="cancelled", now=now)
+    due.sync(session, request=request, policy=policy, now=now)
     return request
 
 
+def reschedule(session: Session, *, request_id: int, team_id: str, actor_user_id: str, when: datetime,
+               max_lead: timedelta, policy: due.Policy, now: datetime) -> Request:
+    """Move the meeting (or the needed-by time); every pending notice moves with it."""
+    request = get(session, request_id=request_id, team_id=team_id)
+    actor = _owner_or_manager(session, request=request, actor_user_id=actor_user_id, policy=policy, now=now,
+                              what="reschedule")
+    if request.status not in LIVE:
+        raise Conflict(f"Request #{request.id} is {request.status}; there is nothing to move.")
+    problem = _time_problem(when, now=now, max_lead=max_lead, what="The new time")
+    if problem:
+        raise InvalidInput(problem)
+    column = Request.meeting_at if request.meeting_at is not None else Request.needed_by
+    session.execute(
+        update(Request).where(Request.id == request.id).values({column: when, "updated_at": now})
+        .execution_options(synchronize_session=False)
+    )
+    history.log_event(session, request_id=request.id, actor_id=actor.id, kind="rescheduled", now=now,
+                      detail=when.isoformat())
+    due.sync(session, request=request, policy=policy, now=now)
+    return request
+
+
+def expire(session: Session, *, request_id: int, policy: due.Policy, now: datetime) -> bool:
+    """The meeting (or deadline) came and nobody claimed it: unfilled. True if it changed."""
+    done = session.execute(
+        update(Request)
+        .where(Request.id == request_id, Request.status.in_([RequestStatus.HELD.value, RequestStatus.OPEN.value]))
+        .values(status=RequestStatus.UNFILLED.value, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    request = session.get(Request, request_id)
+    if done and request is not None:
+        history.log_event(session, request_id=request_id, actor_id=None, kind="unfilled", now=now)
+        due.sync(session, request=request, policy=policy, now=now)
+    return bool(done)
+
+
 def list_open(session: Session, *, team_id: str, limit: int = 20) -> tuple[list[Request], int]:
-    base = select(Request).where(Request.team_id == team_id, Request.status == RequestStatus.OPEN.value)
+    base = select(Request).where(Request.team_id == team_id,
+                                 Request.status.in_([RequestStatus.OPEN.value, RequestStatus.HELD.value]))
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     rows = list(session.scalars(base.order_by(func.coalesce(Request.meeting_at, Request.needed_by), Request.id).limit(limit)))
     return rows, total

@@ -67,13 +67,16 @@ class Notifier:
 
     # ---- messages
 
-    def post(self, channel: str, text: str, blocks: list[dict] | None = None, *, thread_ts: str | None = None) -> Posted:
+    def post(self, channel: str, text: str, blocks: list[dict] | None = None, *, thread_ts: str | None = None,
+             reply_broadcast: bool = False) -> Posted:
         """chat.postMessage; ``channel`` may be a user id (posts in the app's DM with them)."""
         kwargs = {"channel": channel, "text": text, "unfurl_links": False, "unfurl_media": False}
         if blocks is not None:
             kwargs["blocks"] = blocks
         if thread_ts:
             kwargs["thread_ts"] = thread_ts
+            if reply_broadcast:
+                kwargs["reply_broadcast"] = True
         return self._call("chat.postMessage", self.client.chat_postMessage, **kwargs)
 
     def update(self, channel: str, ts: str, text: str, blocks: list[dict] | None = None) -> Posted:

@@ -44,11 +44,12 @@ def parse_request_modal_metadata(raw: str | None) -> str | None:
     return channel if isinstance(channel, str) and _CHANNEL.match(channel) else None
 
 
-def decline_metadata(request_id: int) -> str:
+def request_metadata(request_id: int) -> str:
+    """private_metadata of a modal about one request (decline, brief, follow-up)."""
     return json.dumps({"r": int(request_id)}, separators=(",", ":"))
 
 
-def parse_decline_metadata(raw: str | None) -> int:
+def parse_request_metadata(raw: str | None) -> int:
     try:
         data = json.loads(raw or "{}")
     except ValueError:

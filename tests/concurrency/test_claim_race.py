@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 
 from bot import clock
 from bot.db import Database
-from bot.services import claims
+from bot.config import Settings
+from bot.services import claims, due
 from bot.slack.ids import Action
 from models import Offer, Request, RequestStatus
 from tests.harness import AE
@@ -71,7 +72,7 @@ def _claim_in_process(url: str, request_id: int, user_ids: list[str], start, res
     for user_id in user_ids:
         with db.session() as session:
             result = claims.claim(session, request_id=request_id, team_id="T0001", expert_user_id=user_id,
-                                  now=clock.now())
+                                  policy=due.Policy.from_settings(Settings()), now=clock.now())
             results.put((user_id, result.outcome.value))
     db.dispose()
 

@@ -63,6 +63,7 @@ def status_label(request: Request) -> str:
         RequestStatus.CLAIMED.value: "Claimed",
         RequestStatus.CANCELLED.value: "Cancelled",
         RequestStatus.UNFILLED.value: "Unfilled",
+        RequestStatus.HELD.value: "Waiting for brief",
     }.get(request.status, request.status)
 
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ConfirmObject, SectionBlock
 
-from bot.slack.blocks.common import as_dicts, context, kind_label, md, plain, skills_text, when_text
+from bot.slack.blocks import brief as brief_ui
+from bot.slack.blocks.common import as_dicts, context, kind_label, md, plain, skills_text, slack_date, when_text
 from bot.slack.ids import Action, Block as BlockId
 from bot.slack.payloads import request_value
 from bot.slack.text import escape, escape_clip, mention
-from models import Request, RequestStatus
+from models import Brief, Request, RequestStatus
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,8 @@ class Progress:
     declined: int = 0
     closest_skills: list[str] = field(default_factory=list)
     matched: bool = True
+    brief: Brief | None = None
+    brief_due: datetime | None = None
 
 
 def headline(request: Request, progress: Progress) -> str:
@@ -30,6 +34,10 @@ def headline(request: Request, progress: Progress) -> str:
         return f"🚫 *Cancelled* by {mention(request.cancelled_by.slack_user_id if request.cancelled_by else None)}"
     if request.status == RequestStatus.UNFILLED.value:
         return "⌛ *Unfilled*: nobody claimed it in time"
+    if request.status == RequestStatus.HELD.value:
+        due = f" It is due {slack_date(progress.brief_due)}." if progress.brief_due else ""
+        return (f"⏸ *Waiting for the brief*: {who}, experts are asked as soon as the brief is complete."
+                f"{due} No demo without a brief.")
     if not progress.matched:
         hint = ", ".join(escape(s) for s in progress.closest_skills) or "none yet"
         return (f"⚠️ *No expert available* for these skills right now. Skills with experts: {hint}. "
@@ -40,6 +48,23 @@ def headline(request: Request, progress: Progress) -> str:
     if progress.declined:
         parts.append(f"{progress.declined} declined")
     return ", ".join(parts)
+
+
+def brief_line(request: Request, progress: Progress) -> str | None:
+    if not request.needs_brief or request.status == RequestStatus.HELD.value:
+        return None
+    if progress.brief is not None:
+        return f"📋 Brief complete (decision by {progress.brief.decision_by:%a %d %b})."
+    due = f", due {slack_date(progress.brief_due)}" if progress.brief_due else ""
+    return f"⚠️ *Brief missing*{due}: experts see that it is missing."
+
+
+def last_minute_line(request: Request) -> str | None:
+    if not request.last_minute or request.when is None:
+        return None
+    hours = max(0, int((request.when - request.created_at).total_seconds() // 3600))
+    return (f"⏱ *Last-minute*: asked {hours} h ahead. Experts have less time to prepare and fewer are free; "
+            "asking 48 h or more ahead gets better demos. (Counted in the managers' digest.)")
 
 
 def render(request: Request, progress: Progress, requester_tz: str | None) -> tuple[str, list[dict]]:
@@ -59,11 +84,19 @@ def render(request: Request, progress: Progress, requester_tz: str | None) -> tu
             ]
         ),
     ]
-    if request.status in (RequestStatus.OPEN.value, RequestStatus.CLAIMED.value):
+    for extra in (brief_line(request, progress), last_minute_line(request)):
+        if extra:
+            blocks.append(context(extra))
+    live = request.status in (RequestStatus.HELD.value, RequestStatus.OPEN.value, RequestStatus.CLAIMED.value)
+    if live:
+        buttons = []
+        if request.needs_brief:
+            buttons.append(brief_ui.add_button(request, edit=progress.brief is not None))
         blocks.append(
             ActionsBlock(
                 block_id=BlockId.STATUS_ACTIONS,
                 elements=[
+                    *buttons,
                     ButtonElement(
                         text=plain("Cancel request"),
                         action_id=Action.CANCEL,

@@ -19,6 +19,7 @@ HELP = """*presales-bot* summons the right expert for a deal and times every res
 • `/presales` — opens the request form
 • `/presales demo kubernetes for Acme Tue 3pm` — the same, pre-filled
 • `/presales list` — open requests · `/presales cancel 42` — cancel your request #42
+• `/presales brief 42` — write or edit the prep brief · `/presales reschedule 42 Thu 3pm` — move the meeting
 • `/presales stats [@someone]` — response figures for the last {days} days
 *Experts*
 • `/presales skills` — edit your skills and capacity

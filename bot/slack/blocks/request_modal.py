@@ -6,6 +6,8 @@ from datetime import datetime, timezone
 
 from slack_sdk.models.blocks import (
     ContextBlock,
+    DividerBlock,
+    SectionBlock,
     DateTimePickerElement,
     ExternalDataMultiSelectElement,
     InputBlock,
@@ -17,6 +19,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.services.requests import DESCRIPTION_MAX, DURATIONS, DEFAULT_DURATION, Draft, Prefill
+from bot.slack.blocks import brief as brief_ui
 from bot.slack.blocks.common import md, plain
 from bot.slack.ids import Action, Block, View as ViewId
 from models import KIND_LABELS, RequestKind, Urgency
@@ -108,6 +111,11 @@ def build(prefill: Prefill, *, private_metadata: str, tz_label: str | None) -> V
     ]
     if tz_label:
         blocks.append(ContextBlock(elements=[md(f"Your Slack timezone: {tz_label}. Experts see times in theirs.")]))
+    blocks.append(DividerBlock())
+    blocks.append(SectionBlock(text=md(
+        "*Prep brief* — required before demos, deep-dives and POCs reach the experts. "
+        "Fill it in now, or later with the *Add brief* button.")))
+    blocks += brief_ui.inputs(None, optional=True)
     return View(
         type="modal",
         callback_id=ViewId.REQUEST,

@@ -6,19 +6,21 @@ from dataclasses import dataclass
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ConfirmObject, DividerBlock, HeaderBlock, SectionBlock
 
+from bot.slack.blocks import brief as brief_ui
 from bot.slack.blocks.common import as_dicts, context, kind_label, md, plain, skills_text, when_text
 from bot.slack.ids import Action, Block as BlockId
 from bot.slack.payloads import request_value
 from bot.slack.text import channel_link, escape, escape_clip, link, mention
-from models import Request, RequestStatus, Response, Urgency
+from models import Brief, Request, RequestStatus, Response, Urgency
 
 
 @dataclass(frozen=True)
 class OfferState:
-    """What this viewer sees: derived from the request and their own offer."""
+    """What this viewer sees: derived from the request, their own offer, and the brief."""
 
     viewer_user_id: str | None
     response: str | None = None  # the viewer's first response (Response value) or None
+    brief: Brief | None = None
 
 
 def summary_blocks(request: Request, tz: str | None, *, per_reader: bool = False) -> list[Block]:
@@ -85,10 +87,20 @@ def offer_buttons(request: Request, state: OfferState, open_actions: bool) -> Ac
     return ActionsBlock(block_id=BlockId.OFFER_ACTIONS, elements=elements)
 
 
+def brief_blocks(request: Request, state: OfferState) -> list[Block]:
+    if state.brief is not None:
+        return brief_ui.summary_blocks(request, state.brief)
+    if request.needs_brief and request.status in (RequestStatus.OPEN.value, RequestStatus.CLAIMED.value):
+        return [context("⚠️ *Brief missing*: the AE has not yet said what the customer wants to see, who attends "
+                        "or what they will decide. You will get it here as soon as it exists.")]
+    return []
+
+
 def render(request: Request, state: OfferState, tz: str | None) -> tuple[str, list[dict]]:
     """The DM to one expert (``state.viewer_user_id``), in their timezone."""
     line, open_actions = state_line(request, state)
     blocks: list[Block] = summary_blocks(request, tz)
+    blocks += brief_blocks(request, state)
     blocks.append(DividerBlock())
     blocks.append(SectionBlock(text=md(line)))
     buttons = offer_buttons(request, state, open_actions)
@@ -98,11 +110,12 @@ def render(request: Request, state: OfferState, tz: str | None) -> tuple[str, li
     return text, as_dicts(blocks)
 
 
-def render_channel_post(request: Request, fallback_tz: str | None) -> tuple[str, list[dict]]:
+def render_channel_post(request: Request, fallback_tz: str | None, brief: Brief | None = None) -> tuple[str, list[dict]]:
     """The post in PRESALES_EXPERTS_CHANNEL: every reader sees times in their own zone."""
-    state = OfferState(viewer_user_id=None)
+    state = OfferState(viewer_user_id=None, brief=brief)
     line, open_actions = state_line(request, state)
     blocks: list[Block] = summary_blocks(request, fallback_tz, per_reader=True)
+    blocks += brief_blocks(request, state)
     blocks.append(context(line if not open_actions else "Open to every expert with one of these skills."))
     buttons = offer_buttons(request, state, open_actions)
     if buttons:

@@ -1,0 +1,354 @@
+"""Due notices: the timeline of a request as rows, kept in step with its state.
+
+``plan()`` is a pure function from a request's state to the notices it should have
+pending; ``sync()`` reconciles the table with it after every lifecycle change
+(creation, brief, claim, release, cancel, reschedule): missing notices are created,
+moved ones get their new time, ones no longer wanted are cancelled. Notices already
+sent are never touched, so nothing is sent twice and nothing is silently dropped.
+
+``take_due()`` leases due rows atomically (PostgreSQL: ``FOR UPDATE SKIP LOCKED``;
+SQLite: the same conditional UPDATE under ``BEGIN IMMEDIATE``), so two schedulers never
+take the same row; a row whose lease expired (a scheduler died mid-send) is taken again.
+The window between Slack accepting a message and the row being marked sent is the one
+place a crash can cause a duplicate: at most one per crash.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from bot import clock
+from bot.config import Settings
+from bot.errors import Conflict, NotAllowed, NotFound
+from models import Brief, DueNotice, FollowUp, NoticeKind, NoticeState, Person, Request, RequestKind, RequestStatus
+
+log = logging.getLogger(__name__)
+
+BROADCAST_CHECK_AFTER = timedelta(minutes=2)
+FOLLOWUP_GRACE = timedelta(days=3)
+BROADCAST_GRACE = timedelta(days=1)
+MAX_ATTEMPTS = 5
+SNOOZE_CHOICES = (30, 60)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The timing rules, from Settings (services take plain values, not the environment)."""
+
+    brief_required_for: frozenset[str]
+    brief_policy: str
+    brief_due_before: timedelta
+    last_minute: timedelta
+    interval: timedelta
+    escalate_after: timedelta
+    urgent_escalate_after: timedelta
+    reminder_offsets: tuple[timedelta, ...]
+    followup_after: timedelta
+    working_hours: tuple[int, int]
+    lease: timedelta
+    admins: frozenset[str] = frozenset()
+    default_tz: str = "UTC"
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> "Policy":
+        return cls(
+            admins=s.admins, default_tz=s.timezone,
+            brief_required_for=s.brief_required_for, brief_policy=s.brief_policy, brief_due_before=s.brief_due_before,
+            last_minute=s.last_minute, interval=s.scheduler_interval, escalate_after=s.escalate_after,
+            urgent_escalate_after=s.urgent_escalate_after, reminder_offsets=s.reminder_offsets,
+            followup_after=s.followup_after, working_hours=s.working_hours, lease=s.lease,
+        )
+
+    @property
+    def late_after(self) -> timedelta:
+        return max(2 * self.interval, timedelta(minutes=1))
+
+
+@dataclass(frozen=True)
+class Planned:
+    kind: NoticeKind
+    recipient_id: int
+    slot: str
+    due_at: datetime
+
+    @property
+    def key(self) -> tuple[str, int, str]:
+        return self.kind.value, self.recipient_id, self.slot
+
+
+def label(delta: timedelta) -> str:
+    """24h, 90m, 2d — a short name for an offset (used in slots and messages)."""
+    seconds = int(delta.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0 and seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def working_time(moment: datetime, *, tz: str | None, hours: tuple[int, int], latest: datetime | None) -> datetime:
+    """``moment`` moved forward to the next weekday working hours in ``tz`` — unless that
+    would be at or after ``latest`` (the meeting), in which case ``moment`` stands."""
+    zone = clock.zone(tz)
+    local = moment.astimezone(zone)
+    start, end = hours
+    minute = local.hour * 60 + local.minute
+    if local.weekday() < 5 and start <= minute < end:
+        return moment
+    day = local.date()
+    if local.weekday() < 5 and minute < start:
+        target_day = day
+    else:
+        target_day = day + timedelta(days=1)
+    while target_day.weekday() >= 5:
+        target_day += timedelta(days=1)
+    target = datetime.combine(target_day, time(start // 60, start % 60), zone).astimezone(clock.UTC)
+    if latest is not None and target >= latest:
+        return moment
+    return target
+
+
+def _ladder(request: Request, policy: Policy) -> list[tuple[NoticeKind, datetime]]:
+    """Re-ping, widen, escalate: each step after ``escalate_after`` (urgent: shorter), never
+    more than a quarter of the time left before the meeting."""
+    start = request.ladder_from
+    if start is None:
+        return []
+    after = policy.urgent_escalate_after if request.urgency == "urgent" else policy.escalate_after
+    steps, t, when = [], start, request.when
+    for kind in (NoticeKind.REPING, NoticeKind.WIDEN, NoticeKind.ESCALATE):
+        step = after if when is None else min(after, max(when - t, timedelta(0)) / 4)
+        t = t + step
+        if when is not None and t >= when:
+            break
+        steps.append((kind, t))
+    return steps
+
+
+def plan(request: Request, *, policy: Policy, has_brief: bool, manager_ids: list[int], ae_tz: str | None) -> list[Planned]:
+    """The notices ``request`` should have, given its state. Pure and stable over time:
+    it depends on stored moments (creation, broadcast, claim), never on "now"."""
+    out: list[Planned] = []
+    ae, when, status = request.requester_id, request.when, request.status
+    live = status in (RequestStatus.HELD.value, RequestStatus.OPEN.value, RequestStatus.CLAIMED.value)
+    if status in (RequestStatus.HELD.value, RequestStatus.OPEN.value) and when is not None:
+        out.append(Planned(NoticeKind.EXPIRE, ae, "", when))
+    if live and request.needs_brief and not has_brief and when is not None:
+        due = when - policy.brief_due_before
+        for slot, moment in (("due-24h", due - timedelta(hours=24)), ("due", due)):
+            if moment > request.created_at:
+                nudge = working_time(moment, tz=ae_tz, hours=policy.working_hours, latest=when)
+                out.append(Planned(NoticeKind.BRIEF_NUDGE, ae, slot, nudge))
+        if due > request.created_at:
+            out += [Planned(NoticeKind.BRIEF_OVERDUE, m, "due", due) for m in manager_ids if m != ae]
+    if status == RequestStatus.OPEN.value and request.ladder_from is not None:
+        ladder = str(int(request.ladder_from.timestamp()))
+        out.append(Planned(NoticeKind.BROADCAST_CHECK, ae, ladder, request.ladder_from + BROADCAST_CHECK_AFTER))
+        out += [Planned(kind, ae, ladder, moment) for kind, moment in _ladder(request, policy)]
+    if status == RequestStatus.CLAIMED.value and request.claimed_by_id and request.meeting_at is not None:
+        meeting = str(int(request.meeting_at.timestamp()))
+        for offset in policy.reminder_offsets:
+            moment = request.meeting_at - offset
+            if request.claimed_at is not None and moment > request.claimed_at:
+                for person in dict.fromkeys((request.claimed_by_id, ae)):
+                    out.append(Planned(NoticeKind.REMINDER, person, f"{label(offset)}@{meeting}", moment))
+        end = request.meeting_at + timedelta(minutes=request.duration_min or 60)
+        for person in dict.fromkeys((ae, request.claimed_by_id)):
+            out.append(Planned(NoticeKind.FOLLOWUP, person, meeting, end + policy.followup_after))
+    return out
+
+
+@dataclass
+class Synced:
+    created: int = 0
+    moved: int = 0
+    cancelled: int = 0
+
+
+def manager_ids(session: Session, *, team_id: str, admins: frozenset[str]) -> list[int]:
+    """Managers of the workspace; the admins when nobody has the role yet."""
+    ids = list(session.scalars(select(Person.id).where(Person.team_id == team_id, Person.is_manager.is_(True))))
+    if ids or not admins:
+        return ids
+    return list(session.scalars(select(Person.id).where(Person.team_id == team_id,
+                                                        Person.slack_user_id.in_(sorted(admins)))))
+
+
+def sync(session: Session, *, request: Request, policy: Policy, now: datetime) -> Synced:
+    """Make the pending notices of ``request`` match ``plan()`` (call after every state change,
+    in the same transaction)."""
+    session.flush()
+    session.refresh(request)
+    has_brief = session.scalar(select(func.count()).select_from(Brief).where(Brief.request_id == request.id)) > 0
+    managers = manager_ids(session, team_id=request.team_id, admins=policy.admins) if request.needs_brief else []
+    ae_tz = request.requester.tz or policy.default_tz
+    wanted = {p.key: p for p in plan(request, policy=policy, has_brief=has_brief, manager_ids=managers, ae_tz=ae_tz)}
+    existing = list(session.scalars(select(DueNotice).where(DueNotice.request_id == request.id)))
+    result = Synced()
+    seen = set()
+    for notice in existing:
+        key = (notice.kind, notice.recipient_id, notice.slot)
+        seen.add(key)
+        if notice.state != NoticeState.PENDING.value:
+            continue
+        if notice.slot.startswith("snooze-"):
+            keep = request.status == RequestStatus.CLAIMED.value
+        else:
+            keep = key in wanted
+        if not keep:
+            notice.state, notice.updated_at = NoticeState.CANCELLED.value, now
+            result.cancelled += 1
+        elif key in wanted and wanted[key].due_at != notice.due_at:
+            notice.due_at, notice.updated_at = wanted[key].due_at, now
+            result.moved += 1
+    for key, planned in wanted.items():
+        if key in seen:
+            continue
+        session.add(DueNotice(kind=planned.kind.value, request_id=request.id, recipient_id=planned.recipient_id,
+                              slot=planned.slot, due_at=planned.due_at, state=NoticeState.PENDING.value, attempts=0,
+                              late=False, created_at=now, updated_at=now))
+        result.created += 1
+    session.flush()
+    return result
+
+
+def timeline(session: Session, *, request_id: int) -> list[DueNotice]:
+    return list(session.scalars(
+        select(DueNotice).where(DueNotice.request_id == request_id).order_by(DueNotice.due_at, DueNotice.id)
+    ))
+
+
+# ---------------------------------------------------------------- the tick
+
+
+def _takeable(now: datetime):
+    return or_(
+        and_(DueNotice.state == NoticeState.PENDING.value, DueNotice.due_at <= now),
+        and_(DueNotice.state == NoticeState.LEASED.value, DueNotice.lease_until < now),
+    )
+
+
+def take_due(session: Session, *, now: datetime, limit: int, lease: timedelta) -> list[int]:
+    """Lease up to ``limit`` due notices for this process; returns their ids (oldest first).
+
+    One statement: ``UPDATE ... WHERE id IN (SELECT id ... FOR UPDATE SKIP LOCKED) AND
+    <still takeable> RETURNING id`` — concurrent schedulers get disjoint sets."""
+    candidates = (
+        select(DueNotice.id)
+        .where(_takeable(now))
+        .order_by(DueNotice.due_at, DueNotice.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    taken = session.execute(
+        update(DueNotice)
+        .where(DueNotice.id.in_(candidates.scalar_subquery()), _takeable(now))
+        .values(state=NoticeState.LEASED.value, lease_until=now + lease, attempts=DueNotice.attempts + 1,
+                updated_at=now)
+        .returning(DueNotice.id, DueNotice.due_at)
+        .execution_options(synchronize_session=False)
+    ).all()
+    return [row.id for row in sorted(taken, key=lambda r: (r.due_at, r.id))]
+
+
+def has_due(session: Session, *, now: datetime) -> bool:
+    return session.execute(select(DueNotice.id).where(_takeable(now)).limit(1)).first() is not None
+
+
+def grace_until(notice: DueNotice) -> datetime | None:
+    """The last moment a notice is still worth sending (None: always)."""
+    kind = NoticeKind(notice.kind)
+    if kind == NoticeKind.EXPIRE:
+        return None
+    if kind == NoticeKind.FOLLOWUP:
+        return notice.due_at + FOLLOWUP_GRACE
+    if kind == NoticeKind.BROADCAST_CHECK:
+        return notice.due_at + BROADCAST_GRACE
+    return notice.request.when
+
+
+def finish(session: Session, *, notice_id: int, state: NoticeState, now: datetime, channel: str | None = None,
+           ts: str | None = None, late: bool = False, error: str | None = None) -> bool:
+    """Close a leased notice (sent / skipped / failed). False if it was not ours any more."""
+    values: dict = {"state": state.value, "updated_at": now, "lease_until": None, "late": late}
+    if state == NoticeState.SENT:
+        values.update(sent_at=now, slack_channel=channel, slack_ts=ts)
+    if error:
+        values["last_error"] = error[:200]
+    return bool(session.execute(
+        update(DueNotice)
+        .where(DueNotice.id == notice_id, DueNotice.state == NoticeState.LEASED.value)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount)
+
+
+def give_back(session: Session, *, notice_id: int, error: str, now: datetime) -> NoticeState:
+    """A send failed: retry after the lease expires, or fail for good after MAX_ATTEMPTS."""
+    notice = session.get(DueNotice, notice_id)
+    if notice is None or notice.state != NoticeState.LEASED.value:
+        return NoticeState(notice.state) if notice else NoticeState.FAILED
+    if notice.attempts >= MAX_ATTEMPTS:
+        finish(session, notice_id=notice_id, state=NoticeState.FAILED, now=now, error=error)
+        log.error("notice %s (%s, request %s) failed for good: %s", notice.id, notice.kind, notice.request_id, error)
+        return NoticeState.FAILED
+    notice.last_error, notice.updated_at = error[:200], now
+    return NoticeState.LEASED  # taken again when the lease runs out: a natural back-off
+
+
+def count_pending(session: Session) -> int:
+    return session.scalar(select(func.count()).where(DueNotice.state == NoticeState.PENDING.value)) or 0
+
+
+# ---------------------------------------------------------------- snooze and follow-up
+
+
+def snooze(session: Session, *, notice_id: int, team_id: str, user_id: str, minutes: int, tz: str | None,
+           now: datetime) -> DueNotice:
+    """Send this reminder again in ``minutes``; each reminder message can be snoozed once."""
+    if minutes not in SNOOZE_CHOICES:
+        raise NotFound("That snooze button is not one of ours.")
+    notice = session.get(DueNotice, notice_id)
+    if notice is None or notice.request.team_id != team_id or notice.kind != NoticeKind.REMINDER.value:
+        raise NotFound("That reminder does not exist (any more).")
+    if notice.recipient.slack_user_id != user_id:
+        raise NotAllowed("That reminder is someone else's.")
+    request = notice.request
+    if request.status != RequestStatus.CLAIMED.value:
+        raise Conflict(f"Request #{request.id} is {request.status}; no more reminders.")
+    again = now + timedelta(minutes=minutes)
+    if request.meeting_at is not None and again >= request.meeting_at:
+        raise Conflict("The meeting starts before then; no snoozing past the start.")
+    done = session.execute(
+        update(DueNotice)
+        .where(DueNotice.id == notice.id, DueNotice.state == NoticeState.SENT.value)
+        .values(state=NoticeState.SNOOZED.value, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not done:
+        existing = session.scalar(select(DueNotice).where(DueNotice.request_id == request.id,
+                                                          DueNotice.slot == f"snooze-{notice.id}"))
+        when = f" until {clock.to_local(existing.due_at, tz):%H:%M}" if existing is not None else ""
+        raise Conflict(f"This reminder is already snoozed{when}.")
+    copy = DueNotice(kind=notice.kind, request_id=request.id, recipient_id=notice.recipient_id,
+                     slot=f"snooze-{notice.id}", due_at=again, state=NoticeState.PENDING.value, attempts=0, late=False,
+                     note=notice.slot, created_at=now, updated_at=now)
+    session.add(copy)
+    session.flush()
+    return copy
+
+
+def followup_answered(session: Session, *, request_id: int, person_id: int) -> FollowUp | None:
+    return session.scalar(select(FollowUp).where(FollowUp.request_id == request_id, FollowUp.person_id == person_id))
+
+
+def is_meeting_kind(request: Request) -> bool:
+    try:
+        return RequestKind(request.kind).has_meeting
+    except ValueError:
+        return False
+

@@ -34,7 +34,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-scheduler", action="store_true", help="do not run the scheduler in this process")
     serve.add_argument("--no-migrate", action="store_true", help="skip the automatic migration on SQLite")
 
-    sub.add_parser("socket", help="Socket Mode (needs SLACK_APP_TOKEN): no public URL needed")
+    socket = sub.add_parser("socket", help="Socket Mode (needs SLACK_APP_TOKEN): no public URL needed")
+    socket.add_argument("--no-scheduler", action="store_true", help="do not run the scheduler in this process")
+
+    sub.add_parser("scheduler", help="run the scheduler alone (the Procfile's clock: process)")
+    job = sub.add_parser("run-job", help="run one scheduled job once, now (e.g. sweep_due_work)")
+    job.add_argument("name")
 
     db = sub.add_parser("db", help="database tasks")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="TASK")
@@ -120,9 +125,31 @@ def cmd_serve(args, settings: Settings) -> int:
         cmd_db(args, settings)
     from bot.server import run_gunicorn
 
-    run_gunicorn(host=args.host, port=port, workers=args.workers or settings.web_workers,
-                 threads=args.threads or settings.web_threads)
+    clock_process = None if args.no_scheduler else _start_scheduler_process()
+    try:
+        run_gunicorn(host=args.host, port=port, workers=args.workers or settings.web_workers,
+                     threads=args.threads or settings.web_threads)
+    finally:
+        _stop(clock_process)
     return 0
+
+
+def _start_scheduler_process():
+    """`serve` runs the scheduler beside gunicorn as its own process: gunicorn forks workers,
+    and a scheduler thread must never be forked into (or started by) a web worker."""
+    import subprocess
+
+    return subprocess.Popen([sys.executable, "-m", "bot", "scheduler"])
+
+
+def _stop(process) -> None:
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except Exception:
+        process.kill()
 
 
 def _check_port_free(host: str, port: int) -> None:
@@ -163,8 +190,45 @@ def cmd_socket(args, settings: Settings) -> int:
     if is_sqlite(settings.database_url):
         cmd_db(args, settings)
     app = build_app(settings)
+    scheduler = None
+    if not args.no_scheduler:  # one process, no fork: a background scheduler thread is safe here
+        from bot.scheduler.runner import build_scheduler
+
+        scheduler = build_scheduler(app.deps, blocking=False)
+        scheduler.start()
     print("presales-bot: connecting to Slack in Socket Mode (Ctrl-C to stop)", file=sys.stderr)
-    SocketModeHandler(app, settings.slack_app_token).start()
+    try:
+        SocketModeHandler(app, settings.slack_app_token).start()
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=True)
+    return 0
+
+
+def cmd_scheduler(args, settings: Settings) -> int:
+    from bot.app import build_deps
+    from bot.scheduler.runner import run_forever
+
+    settings.require("SLACK_BOT_TOKEN")
+    _check_token(settings)
+    run_forever(build_deps(settings))
+    return 0
+
+
+def cmd_run_job(args, settings: Settings) -> int:
+    import json
+
+    from bot.app import build_deps
+    from bot.scheduler.jobs import JOBS, run_job
+
+    if args.name not in JOBS:
+        raise CliError(f"no job named {args.name!r}; jobs: {', '.join(sorted(JOBS))}")
+    settings.require("SLACK_BOT_TOKEN")
+    deps = build_deps(settings)
+    try:
+        print(json.dumps(run_job(args.name, deps), default=str))
+    finally:
+        deps.close()
     return 0
 
 
@@ -265,4 +329,5 @@ def _directory(args, settings: Settings, raw: str | None) -> int:
         db.dispose()
 
 
-COMMANDS = {"serve": cmd_serve, "socket": cmd_socket, "db": cmd_db, "directory": cmd_directory}
+COMMANDS = {"serve": cmd_serve, "socket": cmd_socket, "db": cmd_db, "directory": cmd_directory,
+            "scheduler": cmd_scheduler, "run-job": cmd_run_job}

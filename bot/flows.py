@@ -463,6 +463,9 @@ class Flows:
             return f"request is {request.status}"
         if notice.recipient_id not in (request.claimed_by_id, request.requester_id):
             return "recipient no longer on this request"
+        with self.db.session() as session:
+            if due.superseded(session, notice=notice, now=clock.now()):
+                return "superseded by a later reminder due now (catch-up sends one)"
         if "@" in notice.slot:  # "1h@<meeting>": the configured offset
             offset = notice.slot.split("@")[0]
         else:  # a snoozed reminder: what is left, in whole minutes

@@ -82,6 +82,26 @@ class Harness:
     def drain(self, timeout: float = 15.0) -> None:
         assert self.deps.work.drain(timeout), f"background work still running after {timeout}s"
 
+    # ---------------------------------------------------------------- time and the scheduler
+
+    def at(self, moment: datetime) -> None:
+        """Move the (frozen) clock; the scheduler acts only when ``tick()`` runs."""
+        clock.set_now(moment)
+
+    def tick(self):
+        """One scheduler tick, as `presales-bot scheduler` runs it."""
+        from bot.scheduler.jobs import sweep_due_work
+
+        result = sweep_due_work(self.deps)
+        self.drain()
+        return result
+
+    def notices(self, request_id: int) -> list:
+        from bot.services import due
+
+        with self.db.session() as session:
+            return due.timeline(session, request_id=request_id)
+
     # ---------------------------------------------------------------- people
 
     def person(self, user_id: str, *, tz: str = "America/New_York", email: str | None = None) -> str:

@@ -85,14 +85,18 @@ def label(delta: timedelta) -> str:
     """24h, 90m, 2d — a short name for an offset (used in slots and messages)."""
     seconds = int(delta.total_seconds())
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0 and seconds >= size:
+        if seconds % size == 0 and seconds >= size and (unit != "d" or seconds >= 2 * 86400):
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
 
 
-def working_time(moment: datetime, *, tz: str | None, hours: tuple[int, int], latest: datetime | None) -> datetime:
-    """``moment`` moved forward to the next weekday working hours in ``tz`` — unless that
-    would be at or after ``latest`` (the meeting), in which case ``moment`` stands."""
+def working_time(moment: datetime, *, tz: str | None, hours: tuple[int, int], latest: datetime | None,
+                 earliest: datetime | None = None) -> datetime:
+    """``moment`` moved into weekday working hours in ``tz``: back to the last working hour
+    before it (a nudge should arrive before its deadline, not after), or — when that is not
+    after ``earliest`` (the request did not exist yet) — forward to the next start if that is
+    before ``latest`` (the meeting). If neither fits, ``moment`` stands: the meeting is
+    sooner than working hours allow."""
     zone = clock.zone(tz)
     local = moment.astimezone(zone)
     start, end = hours
@@ -100,16 +104,20 @@ def working_time(moment: datetime, *, tz: str | None, hours: tuple[int, int], la
     if local.weekday() < 5 and start <= minute < end:
         return moment
     day = local.date()
-    if local.weekday() < 5 and minute < start:
-        target_day = day
-    else:
-        target_day = day + timedelta(days=1)
-    while target_day.weekday() >= 5:
-        target_day += timedelta(days=1)
-    target = datetime.combine(target_day, time(start // 60, start % 60), zone).astimezone(clock.UTC)
-    if latest is not None and target >= latest:
-        return moment
-    return target
+    behind = day if local.weekday() < 5 and minute >= end else day - timedelta(days=1)
+    while behind.weekday() >= 5:
+        behind -= timedelta(days=1)
+    last_hour = max(start, end - 60)
+    backward = datetime.combine(behind, time(last_hour // 60, last_hour % 60), zone).astimezone(clock.UTC)
+    if earliest is None or backward > earliest:
+        return backward
+    ahead = day if local.weekday() < 5 and minute < start else day + timedelta(days=1)
+    while ahead.weekday() >= 5:
+        ahead += timedelta(days=1)
+    forward = datetime.combine(ahead, time(start // 60, start % 60), zone).astimezone(clock.UTC)
+    if latest is None or forward < latest:
+        return forward
+    return moment
 
 
 def _ladder(request: Request, policy: Policy) -> list[tuple[NoticeKind, datetime]]:
@@ -139,10 +147,12 @@ def plan(request: Request, *, policy: Policy, has_brief: bool, manager_ids: list
         out.append(Planned(NoticeKind.EXPIRE, ae, "", when))
     if live and request.needs_brief and not has_brief and when is not None:
         due = when - policy.brief_due_before
+        nudges: dict[datetime, str] = {}  # two nudges moved to the same working hour: send one
         for slot, moment in (("due-24h", due - timedelta(hours=24)), ("due", due)):
             if moment > request.created_at:
-                nudge = working_time(moment, tz=ae_tz, hours=policy.working_hours, latest=when)
-                out.append(Planned(NoticeKind.BRIEF_NUDGE, ae, slot, nudge))
+                nudges[working_time(moment, tz=ae_tz, hours=policy.working_hours, latest=when,
+                                    earliest=request.created_at)] = slot
+        out += [Planned(NoticeKind.BRIEF_NUDGE, ae, slot, moment) for moment, slot in nudges.items()]
         if due > request.created_at:
             out += [Planned(NoticeKind.BRIEF_OVERDUE, m, "due", due) for m in manager_ids if m != ae]
     if status == RequestStatus.OPEN.value and request.ladder_from is not None:
@@ -300,6 +310,22 @@ def give_back(session: Session, *, notice_id: int, error: str, now: datetime) ->
     return NoticeState.LEASED  # taken again when the lease runs out: a natural back-off
 
 
+def superseded(session: Session, *, notice: DueNotice, now: datetime) -> bool:
+    """Is a later reminder for the same request and person also due now? (After downtime the
+    person gets one reminder, the latest, not a burst.)"""
+    return session.execute(
+        select(DueNotice.id).where(
+            DueNotice.request_id == notice.request_id,
+            DueNotice.recipient_id == notice.recipient_id,
+            DueNotice.kind == notice.kind,
+            DueNotice.id != notice.id,
+            DueNotice.due_at > notice.due_at,
+            DueNotice.due_at <= now,
+            DueNotice.state.in_([NoticeState.PENDING.value, NoticeState.LEASED.value, NoticeState.SENT.value]),
+        ).limit(1)
+    ).first() is not None
+
+
 def count_pending(session: Session) -> int:
     return session.scalar(select(func.count()).where(DueNotice.state == NoticeState.PENDING.value)) or 0
 
@@ -320,6 +346,11 @@ def snooze(session: Session, *, notice_id: int, team_id: str, user_id: str, minu
     request = notice.request
     if request.status != RequestStatus.CLAIMED.value:
         raise Conflict(f"Request #{request.id} is {request.status}; no more reminders.")
+    if notice.state == NoticeState.SNOOZED.value:
+        existing = session.scalar(select(DueNotice).where(DueNotice.request_id == request.id,
+                                                          DueNotice.slot == f"snooze-{notice.id}"))
+        when = f" until {clock.to_local(existing.due_at, tz):%H:%M}" if existing is not None else ""
+        raise Conflict(f"This reminder is already snoozed{when}.")
     again = now + timedelta(minutes=minutes)
     if request.meeting_at is not None and again >= request.meeting_at:
         raise Conflict("The meeting starts before then; no snoozing past the start.")
@@ -329,11 +360,8 @@ def snooze(session: Session, *, notice_id: int, team_id: str, user_id: str, minu
         .values(state=NoticeState.SNOOZED.value, updated_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
-    if not done:
-        existing = session.scalar(select(DueNotice).where(DueNotice.request_id == request.id,
-                                                          DueNotice.slot == f"snooze-{notice.id}"))
-        when = f" until {clock.to_local(existing.due_at, tz):%H:%M}" if existing is not None else ""
-        raise Conflict(f"This reminder is already snoozed{when}.")
+    if not done:  # snoozed a moment ago by a second click, or not sent yet
+        raise Conflict("This reminder is already snoozed.")
     copy = DueNotice(kind=notice.kind, request_id=request.id, recipient_id=notice.recipient_id,
                      slot=f"snooze-{notice.id}", due_at=again, state=NoticeState.PENDING.value, attempts=0, late=False,
                      note=notice.slot, created_at=now, updated_at=now)

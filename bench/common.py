@@ -1,0 +1,648 @@
+"""Shared pieces of the benchmarks: the fake Slack, real gunicorn servers, seeding, load, tables.
+
+The stack under test is the production one: ``gunicorn -c gunicorn.conf.py 'bot.web:create_app()'``
+as a real subprocess (gthread workers, settings from the environment) talking to the
+``FakeSlack`` of the test suite over HTTP. The comparison app (``bench/bare_app.py``) is
+served by the same gunicorn config. Load comes from a separate process (``bench/loadgen.py``)
+so that the fake's own CPU work does not skew the timings taken at the HTTP edge.
+
+Every subprocess started here is registered and killed on exit (``finally`` blocks plus an
+``atexit`` hook and a SIGTERM handler), whatever happens in between.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import inspect
+import json
+import math
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Iterable, Mapping, Sequence
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # `python bench/x.py` as well as `python -m bench.x`
+    sys.path.insert(0, str(ROOT))
+
+from tests.fakes.signing import SlackDriver, datetimepicker, plain_text_input, static_select  # noqa: E402
+from tests.fakes.slack_api import FakeSlack  # noqa: E402
+
+TEAM = "T0001"
+TOKEN = "xoxb-bench"
+SECRET = "bench-signing-secret"
+ADMIN = "U0ADMIN"
+DEAL_CHANNEL = "C0DEAL"
+PRODUCT_APP = "bot.web:create_app()"
+# Requests are ad-hoc questions: no meeting, and no brief that could hold the broadcast back.
+KIND = "question"
+BARE_APP = "bench.bare_app:create_app()"
+PROFILED_APP = "bench.profiled_app:create_app()"
+
+# --------------------------------------------------------------------------------------
+# Subprocess hygiene
+# --------------------------------------------------------------------------------------
+
+_live: set[subprocess.Popen[Any]] = set()
+_live_lock = threading.Lock()
+
+
+def _track(proc: subprocess.Popen[Any]) -> subprocess.Popen[Any]:
+    with _live_lock:
+        _live.add(proc)
+    return proc
+
+
+def _untrack(proc: subprocess.Popen[Any]) -> None:
+    with _live_lock:
+        _live.discard(proc)
+
+
+def kill_process(proc: subprocess.Popen[Any], *, grace: float = 3.0) -> None:
+    """SIGTERM the process group we created, wait ``grace`` seconds, then SIGKILL it."""
+    try:
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                pass
+        # Also reap anything left in the group (gunicorn workers) even if the master is gone.
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+    finally:
+        _untrack(proc)
+
+
+def _kill_all() -> None:
+    with _live_lock:
+        procs = list(_live)
+    for proc in procs:
+        kill_process(proc, grace=1.0)
+
+
+def _on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds through every finally, then atexit runs
+
+
+atexit.register(_kill_all)
+if threading.current_thread() is threading.main_thread():
+    signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def popen(args: Sequence[str], *, env: Mapping[str, str], log: Path | None = None,
+          **kwargs: Any) -> subprocess.Popen[Any]:
+    """Start a tracked subprocess in its own process group (so the whole group can be killed)."""
+    if log is None:
+        proc = subprocess.Popen(list(args), env=dict(env), cwd=ROOT, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True, **kwargs)
+    else:
+        with open(log, "ab") as out:  # the child keeps its own descriptor
+            proc = subprocess.Popen(list(args), env=dict(env), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                                    start_new_session=True, **kwargs)
+    return _track(proc)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# --------------------------------------------------------------------------------------
+# Servers
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class ServerConfig:
+    """How gunicorn is run; the same for the product and the bare app."""
+
+    workers: int = 2  # WEB_CONCURRENCY (the Procfile default)
+    threads: int = 16  # PRESALES_WEB_THREADS
+    env: dict[str, str] = field(default_factory=dict)  # extra PRESALES_* settings
+    profile_dir: str | None = None  # serve through bench/profiled_app.py, write stack samples here
+
+    def describe(self) -> str:
+        extra = "".join(f", {k}={v}" for k, v in sorted(self.env.items()))
+        return f"gunicorn gthread, {self.workers} worker(s) x {self.threads} threads{extra}"
+
+
+class Server:
+    """One gunicorn master (+ workers) serving ``app`` on a free port, until ``stop()``."""
+
+    def __init__(self, app: str, env: Mapping[str, str], log: Path) -> None:
+        self.app = app
+        self.port = free_port()
+        self.env = {**env, "PORT": str(self.port)}
+        self.log = log
+        self.proc: subprocess.Popen[Any] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 45.0) -> "Server":
+        self.proc = popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", self.app],
+                          env=self.env, log=self.log)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            if _healthz(self.url) == 200:
+                return self
+            time.sleep(0.1)
+        tail = self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
+        self.stop()
+        raise RuntimeError(f"{self.app} did not answer GET /healthz with 200 within {timeout:.0f}s:\n{tail}")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            kill_process(self.proc)
+            self.proc = None
+
+    def __enter__(self) -> "Server":
+        return self.start() if self.proc is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _healthz(base_url: str) -> int | None:
+    try:
+        with urllib.request.urlopen(base_url + "/healthz", timeout=2) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except (urllib.error.URLError, OSError):
+        return None
+
+
+# --------------------------------------------------------------------------------------
+# The stack: fake Slack + a migrated SQLite file + servers
+# --------------------------------------------------------------------------------------
+
+
+class Stack:
+    """FakeSlack (in this process), a fresh migrated SQLite database in a temp dir, and
+    servers started against both. Use as a context manager; everything is torn down."""
+
+    def __init__(self, *, latency: float = 0.0, server: ServerConfig | None = None, keep: bool = False,
+                 strict_fake: bool = False) -> None:
+        self.server_config = server or ServerConfig()
+        self.keep = keep
+        self.tmp = Path(tempfile.mkdtemp(prefix="presales-bench-"))
+        self.database_url = f"sqlite:///{self.tmp / 'bench.db'}"
+        self._content_checks = None if strict_fake else _skip_content_checks()
+        self.fake = FakeSlack().start()
+        self.fake.latency = latency
+        self._servers: list[Server] = []
+        self._db: Any = None
+        try:
+            self._migrate()
+        except BaseException:
+            self.close()
+            raise
+
+    # ---- lifecycle
+
+    def env(self) -> dict[str, str]:
+        """The environment a server process gets (production variable names)."""
+        cfg = self.server_config
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PRESALES_", "SLACK_"))}
+        env.update({
+            "SLACK_BOT_TOKEN": TOKEN,
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": self.fake.api_url,
+            "DATABASE_URL": self.database_url,
+            "WEB_CONCURRENCY": str(cfg.workers),
+            "PRESALES_WEB_THREADS": str(cfg.threads),
+            "PRESALES_ADMINS": ADMIN,
+            "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
+            "PYTHONUNBUFFERED": "1",
+        })
+        env.update(cfg.env)
+        return env
+
+    def _migrate(self) -> None:
+        log = self.tmp / "migrate.log"
+        proc = popen([sys.executable, "-m", "bot", "db", "upgrade"], env=self.env(), log=log)
+        try:
+            code = proc.wait(timeout=120)
+        finally:
+            kill_process(proc, grace=0.5)
+        if code != 0:
+            raise RuntimeError(f"`python -m bot db upgrade` failed ({code}):\n{log.read_text(errors='replace')}")
+
+    def start(self, app: str = PRODUCT_APP) -> Server:
+        name = "product" if app == PRODUCT_APP else "bare" if app == BARE_APP else "server"
+        env = self.env()
+        profile_dir = self.server_config.profile_dir
+        if profile_dir and app in (PRODUCT_APP, BARE_APP):
+            app = PROFILED_APP
+            env.update(BENCH_PROFILE_APP=name, BENCH_PROFILE_DIR=str(Path(profile_dir).resolve() / name))
+        server = Server(app, env, self.tmp / f"{name}-{len(self._servers)}.log")
+        self._servers.append(server)
+        return server.start()
+
+    def close(self) -> None:
+        for server in self._servers:
+            server.stop()
+        self._servers.clear()
+        if self._db is not None:
+            self._db.dispose()
+            self._db = None
+        self.fake.stop()
+        if self._content_checks is not None:
+            _restore_content_checks(self._content_checks)
+            self._content_checks = None
+        if not self.keep:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self) -> "Stack":
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    # ---- database access for seeding (done before servers start)
+
+    @property
+    def db(self) -> Any:
+        if self._db is None:
+            from bot.db import Database
+
+            self._db = Database(self.database_url)
+        return self._db
+
+    def seed_people(self, user_ids: Iterable[str], *, tz: str = "America/New_York") -> list[str]:
+        """Non-expert people (AEs) known to the fake and the database, profiles fresh."""
+        from bot import clock
+        from bot.services import directory
+
+        users = list(user_ids)
+        now = clock.now()
+        with self.db.session() as session:
+            for user in users:
+                self.fake.add_user(user, tz=tz, team_id=TEAM)
+                person = directory.ensure_person(session, team_id=TEAM, user_id=user, now=now)
+                directory.update_profile(session, person_id=person.id, tz=tz, name=user.lower(), email=None, now=now)
+        return users
+
+    def seed_experts(self, user_ids: Iterable[str], skills: str, *, tz: str = "Europe/Berlin",
+                     capacity: int = 50, warm_profiles: bool = True) -> list[str]:
+        """Experts via ``directory.set_expert``; registered in the fake (users.info answers).
+        ``warm_profiles`` marks their timezone as checked now (steady state); otherwise the
+        first broadcast asks users.info for each of them (a cold start)."""
+        from bot import clock
+        from bot.services import directory
+
+        users = list(user_ids)
+        parsed = directory.parse_skill_list(skills)
+        now = clock.now()
+        with self.db.session() as session:
+            for user in users:
+                self.fake.add_user(user, tz=tz, team_id=TEAM)
+                person = directory.set_expert(session, team_id=TEAM, user_id=user, skills=parsed,
+                                              max_concurrent=capacity, now=now)
+                if warm_profiles:
+                    directory.update_profile(session, person_id=person.id, tz=tz, name=user.lower(), email=None,
+                                             now=now)
+        return users
+
+    def seed_requests(self, count: int, *, requester: str, skill: str, offers: int = 3) -> list[tuple[int, str]]:
+        """Open requests with Offer rows (no DM sent yet) through the services.
+        Returns ``(request_id, user_id of an expert who may claim it)``; experts rotate."""
+        from bot import clock
+        from bot.services import directory
+        from bot.services import requests as requests_service
+
+        now = clock.now()
+        extra = _policy_kwargs(requests_service.create, self.env())
+        out: list[tuple[int, str]] = []
+        with self.db.session() as session:
+            pool: list[Any] = []
+            for i in range(count):
+                created = requests_service.create(
+                    session, team_id=TEAM, requester_user_id=requester, channel_id=DEAL_CHANNEL,
+                    draft=_draft(skill, now), source_key=None, now=now, **extra)
+                if not pool:
+                    pool = directory.match_experts(session, request=created.request, now=now)
+                    if not pool:
+                        raise RuntimeError(f"no expert has the skill {skill!r}: seed experts first")
+                matches = [pool[(i + k) % len(pool)] for k in range(min(offers, len(pool)))]
+                requests_service.plan_offers(session, request=created.request, matches=matches, now=now)
+                out.append((created.request.id, matches[0].person.slack_user_id))
+        return out
+
+
+def _policy_kwargs(service: Any, env: Mapping[str, str]) -> dict[str, Any]:
+    """``policy=`` for services that take the timing policy (built from the same settings the
+    server reads), nothing for those that do not."""
+    if "policy" not in inspect.signature(service).parameters:
+        return {}
+    from bot.config import load_settings
+    from bot.services import due
+
+    return {"policy": due.Policy.from_settings(load_settings(env, env_file=None))}
+
+
+def _skip_content_checks() -> tuple[Any, Any]:
+    """Turn off the fake's Block Kit checks (slack_sdk model parsing of every message and
+    view) for timing runs: that CPU work is Slack's, not ours, and on a 2-core box it would
+    compete with the server under test. Spec checks (method, arguments) stay on."""
+    import tests.fakes.slack_api as fake_module
+
+    saved = (fake_module.check_blocks, fake_module.check_view)
+    fake_module.check_blocks = lambda *args, **kwargs: []
+    fake_module.check_view = lambda *args, **kwargs: []
+    return saved
+
+
+def _restore_content_checks(saved: tuple[Any, Any]) -> None:
+    import tests.fakes.slack_api as fake_module
+
+    fake_module.check_blocks, fake_module.check_view = saved
+
+
+def _draft(skill: str, now: Any) -> Any:
+    from bot.services import requests as requests_service
+
+    draft = requests_service.Draft(kind=KIND, skills=[skill], account="Bench Corp", needed_by=now + timedelta(days=3),
+                                   urgency="normal", description="Benchmark request")
+    return requests_service.validate(draft, now=now, max_lead=timedelta(days=365), known_skills={skill})
+
+
+def request_values(*, skills: Sequence[str], account: str = "Bench Corp", kind: str = KIND,
+                   days_ahead: int = 3, description: str = "Benchmark: show the failover story") -> dict[str, Any]:
+    """``state.values`` of a filled-in request modal (the shape Slack submits)."""
+    from bot.slack.ids import Action, Block
+
+    due = int(time.time()) + days_ahead * 86400
+    due -= due % 1800
+    option = lambda s: {"text": {"type": "plain_text", "text": s}, "value": s}  # noqa: E731
+    return {
+        Block.KIND.value: {"value": static_select(kind)},
+        Block.SKILLS.value: {Action.SKILL_SELECT.value: {"type": "multi_external_select",
+                                                         "selected_options": [option(s) for s in skills]}},
+        Block.ACCOUNT.value: {"value": plain_text_input(account)},
+        Block.MEETING_AT.value: {"value": datetimepicker(None)},
+        Block.DURATION.value: {"value": static_select(None)},
+        Block.NEEDED_BY.value: {"value": datetimepicker(due)},
+        Block.URGENCY.value: {"value": static_select("normal")},
+        Block.DESCRIPTION.value: {"value": plain_text_input(description)},
+        Block.CRM_URL.value: {"value": {"type": "url_text_input", "value": None}},
+    }
+
+
+def submit_request(driver: SlackDriver, user: str, skill: str) -> Any:
+    """Submit the request modal as Slack would; a unique view id each time (the app
+    de-duplicates replays by view id)."""
+    from bot.slack.ids import View
+
+    return driver.submit_view(user, View.REQUEST.value, request_values(skills=[skill]),
+                              view_id=f"VB{secrets.token_hex(5).upper()}",
+                              private_metadata=json.dumps({"c": DEAL_CHANNEL}))
+
+
+def dm_counter(fake: FakeSlack, users: Iterable[str], since: float) -> Any:
+    """Predicate for ``fake.wait_for``: a DM (not a thread reply) to one of ``users`` after ``since``."""
+    wanted = set(users) | {FakeSlack.dm_channel_id(u) for u in users}
+
+    def is_dm(call: Any) -> bool:
+        return (call.method == "chat.postMessage" and call.at >= since and call.outcome == "ok"
+                and call.params.get("channel") in wanted and not call.params.get("thread_ts"))
+
+    return is_dm
+
+
+# --------------------------------------------------------------------------------------
+# Load generation (runs in bench/loadgen.py, a separate process)
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class LoadSpec:
+    """Signed requests from ``concurrency`` threads. Closed loop: each thread sends, waits
+    for the answer, sends the next, until ``count`` requests (or ``duration`` seconds) are
+    done. Burst: all threads send at the same moment, wait for every answer, pause, repeat
+    (``count`` rounded up to whole waves)."""
+
+    url: str  # the app's base URL
+    fake_base: str  # where response_urls point (the fake)
+    kind: str  # "command" | "action"
+    concurrency: int
+    mode: str = "closed"  # "closed": keep `concurrency` requests in flight; "burst": waves of
+    # `concurrency` simultaneous requests with `pause` seconds between waves
+    pause: float = 0.5
+    count: int = 0  # requests to measure (ignored when duration > 0)
+    duration: float = 0.0  # seconds to measure for
+    warmup: int = 0  # requests sent first, not measured
+    users: list[str] = field(default_factory=lambda: ["U0AE"])
+    values: list[str] = field(default_factory=list)  # action values (request ids), rotated
+    text: str = ""  # command text
+    action_id: str = "offer_claim"
+    block_id: str = "offer_actions"
+    secret: str = SECRET
+    team: str = TEAM
+    timeout: float = 10.0
+    start_at: float = 0.0  # time.monotonic() to wait for before starting (0: now)
+
+
+@dataclass
+class Sample:
+    sent: float  # time.monotonic() when sent (the system-wide clock, comparable across processes)
+    elapsed: float  # seconds until the full HTTP answer arrived
+    status: int  # HTTP status, 0 for a transport error (timeout, refused)
+    key: str  # trigger_id (commands) or value (actions)
+
+
+@dataclass
+class LoadResult:
+    samples: list[Sample]
+    wall: float  # seconds the measured phase took
+
+    @property
+    def latencies(self) -> list[float]:
+        return [s.elapsed for s in self.samples]
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for s in self.samples if not 200 <= s.status < 300)
+
+    @property
+    def throughput(self) -> float:
+        return len(self.samples) / self.wall if self.wall > 0 else 0.0
+
+
+class Load:
+    """A load run in its own process (started now, results on ``wait()``)."""
+
+    def __init__(self, spec: LoadSpec, log: Path | None = None) -> None:
+        self.spec = spec
+        self.log = log
+        self.proc = _track(subprocess.Popen(
+            [sys.executable, "-m", "bench.loadgen"], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, start_new_session=True,
+        ))
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(asdict(spec)).encode())  # the child starts right away
+        self.proc.stdin.close()
+        self.proc.stdin = None
+
+    def wait(self) -> LoadResult:
+        spec = self.spec
+        budget = (spec.duration or 0) + (spec.count + spec.warmup) * spec.timeout / max(spec.concurrency, 1) + 60
+        try:
+            out, err = self.proc.communicate(timeout=budget)
+        finally:
+            kill_process(self.proc, grace=0.5)
+        if self.proc.returncode != 0:
+            raise RuntimeError(f"load generator failed ({self.proc.returncode}):\n{err.decode(errors='replace')[-3000:]}")
+        data = json.loads(out)
+        return LoadResult([Sample(*row) for row in data["samples"]], float(data["wall"]))
+
+
+def run_load(spec: LoadSpec) -> LoadResult:
+    return Load(spec).wait()
+
+
+# --------------------------------------------------------------------------------------
+# Figures
+# --------------------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Nearest-rank percentile (p99 of 200 samples is the 198th smallest)."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = max(1, math.ceil(pct / 100 * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+@dataclass
+class Summary:
+    n: int
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    over_1s: int
+    errors: int
+
+    @classmethod
+    def of(cls, result: LoadResult) -> "Summary":
+        lat = result.latencies
+        return cls(n=len(lat), p50_ms=percentile(lat, 50) * 1000, p99_ms=percentile(lat, 99) * 1000,
+                   max_ms=max(lat, default=math.nan) * 1000, over_1s=sum(1 for x in lat if x > 1.0),
+                   errors=result.errors)
+
+
+def ms(value: float) -> str:
+    if math.isnan(value):
+        return "-"
+    return f"{value:.0f}" if value >= 100 else f"{value:.1f}"
+
+
+def table(title: str, headers: Sequence[str], rows: Sequence[Sequence[object]], *, notes: Sequence[str] = ()) -> str:
+    """A Markdown table (readable in a terminal, pasteable in a report)."""
+    cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    right = [i > 0 for i in range(len(headers))]
+
+    def line(row: Sequence[str]) -> str:
+        return "| " + " | ".join(c.rjust(w) if r else c.ljust(w) for c, w, r in zip(row, widths, right)) + " |"
+
+    sep = "|" + "|".join(("-" * (w + 1) + ":") if r else ("-" * (w + 2)) for w, r in zip(widths, right)) + "|"
+    out = [f"### {title}", "", line(cells[0]), sep, *(line(r) for r in cells[1:])]
+    if notes:
+        out += [""] + [f"- {n}" for n in notes]
+    return "\n".join(out) + "\n"
+
+
+def contract_notes(fake: FakeSlack, limit: int = 5) -> list[str]:
+    """Distinct Slack-contract violations the fake recorded (spec or Block Kit), if any."""
+    seen: dict[str, int] = {}
+    for violation in list(fake.violations):
+        key = violation.split(" used ")[0] if "trigger_id" in violation else violation[:160]
+        seen[key] = seen.get(key, 0) + 1
+    return [f"fake Slack recorded {count}x: {text}" for text, count in list(seen.items())[:limit]]
+
+
+def add_server_options(parser: argparse.ArgumentParser) -> None:
+    """The options every benchmark takes for the server under test."""
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers, WEB_CONCURRENCY (default 2)")
+    parser.add_argument("--threads", type=int, default=16, help="gthread threads per worker (default 16)")
+    parser.add_argument("--env", action="append", metavar="NAME=VALUE",
+                        help="extra server setting, e.g. PRESALES_LISTENER_THREADS=32 (repeatable)")
+    parser.add_argument("--profile", metavar="DIR",
+                        help="sample every server thread's stack and write per-worker reports under DIR")
+    parser.add_argument("--strict-fake", action="store_true",
+                        help="keep the fake's Block Kit checks on (their CPU runs on the same cores)")
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir (database, server logs)")
+
+
+def server_config(args: argparse.Namespace, **env: str) -> ServerConfig:
+    return ServerConfig(workers=args.workers, threads=args.threads, env={**env, **env_pairs(args.env)},
+                        profile_dir=args.profile)
+
+
+def env_pairs(pairs: Sequence[str] | None) -> dict[str, str]:
+    """``["PRESALES_SEND_CONCURRENCY=16", ...]`` (the ``--env`` option) -> dict."""
+    out: dict[str, str] = {}
+    for pair in pairs or ():
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise SystemExit(f"--env expects NAME=VALUE, not {pair!r}")
+        out[key.strip()] = value
+    return out
+
+
+def say(message: str) -> None:
+    """Progress lines go to stderr so stdout holds only the tables."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def users(prefix: str, count: int) -> list[str]:
+    """Slack-shaped user ids: ``U`` + prefix + zero-padded number (uppercase, alnum)."""
+    return [f"U{prefix}{i:04d}" for i in range(count)]
+
+
+def settle(fake: FakeSlack, *, quiet: float = 0.5, timeout: float = 30.0) -> bool:
+    """Wait until the app has made no Slack call for ``quiet`` seconds (its background work
+    after the acks is done), so one measurement does not run into the previous one's tail."""
+    deadline = time.monotonic() + timeout
+    seen = len(fake.calls)
+    last_change = time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        now_seen = len(fake.calls)
+        if now_seen != seen:
+            seen, last_change = now_seen, time.monotonic()
+        elif time.monotonic() - last_change >= quiet:
+            return True
+    return False

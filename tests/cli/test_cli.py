@@ -130,6 +130,20 @@ def test_serve_with_a_token_slack_refuses_is_one_line(run_cli, cli_env, fake_sla
     assert "invalid_auth" in line and "xoxb" in line and cli_env["SLACK_BOT_TOKEN"] not in line
 
 
+def test_scheduler_with_bad_reminder_offsets_fails_at_startup_in_one_line(run_cli, cli_env):
+    result = run_cli("scheduler", env=dict(cli_env, PRESALES_REMINDER_OFFSETS="banana"), timeout=30)
+    assert result.returncode == 2
+    line = assert_one_line_error(result)
+    assert "PRESALES_REMINDER_OFFSETS" in line and "banana" in line
+
+
+def test_run_job_runs_one_tick_and_rejects_unknown_jobs(run_cli, cli_env, migrated):
+    ok = run_cli("run-job", "sweep_due_work", env=cli_env, timeout=60)
+    assert ok.returncode == 0 and '"taken": 0' in ok.stdout
+    bad = run_cli("run-job", "frobnicate", env=cli_env, timeout=30)
+    assert bad.returncode == 2 and "sweep_due_work" in assert_one_line_error(bad)
+
+
 def test_bad_setting_is_one_line_naming_the_variable(run_cli, cli_env):
     result = run_cli("db", "upgrade", env=dict(cli_env, PORT="eighty"))
     assert result.returncode == 2

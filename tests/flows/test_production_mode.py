@@ -25,3 +25,12 @@ def test_full_flow_with_ack_first(make_harness):
     h.drain()
     assert h.last_request().status == RequestStatus.CLAIMED
     assert "Claimed by <@U0EXP1>" in h.dm_text("U0EXP2", request.id)
+
+
+def test_web_workers_never_start_a_scheduler(make_harness):
+    """RELIABILITY 49: building the WSGI app (what every gunicorn worker does) starts no scheduler."""
+    import threading
+
+    make_harness(process_before_response=False)
+    names = [t.name for t in threading.enumerate()]
+    assert not any("APScheduler" in n for n in names), names

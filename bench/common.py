@@ -48,10 +48,10 @@ SECRET = "bench-signing-secret"
 ADMIN = "U0ADMIN"
 DEAL_CHANNEL = "C0DEAL"
 PRODUCT_APP = "bot.web:create_app()"
-# Requests are ad-hoc questions: no meeting, and no brief that could hold the broadcast back.
-KIND = "question"
 BARE_APP = "bench.bare_app:create_app()"
 PROFILED_APP = "bench.profiled_app:create_app()"
+# Requests are ad-hoc questions: no meeting, and no brief that could hold the broadcast back.
+KIND = "question"
 
 # --------------------------------------------------------------------------------------
 # Subprocess hygiene
@@ -502,9 +502,8 @@ class LoadResult:
 class Load:
     """A load run in its own process (started now, results on ``wait()``)."""
 
-    def __init__(self, spec: LoadSpec, log: Path | None = None) -> None:
+    def __init__(self, spec: LoadSpec) -> None:
         self.spec = spec
-        self.log = log
         self.proc = _track(subprocess.Popen(
             [sys.executable, "-m", "bench.loadgen"], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, start_new_session=True,

@@ -41,6 +41,12 @@ def _parser() -> argparse.ArgumentParser:
     job = sub.add_parser("run-job", help="run one scheduled job once, now (e.g. sweep_due_work)")
     job.add_argument("name")
 
+    dig = sub.add_parser("digest", help="print the weekly digest (for export)")
+    dig.add_argument("--week", default="last", help="last (default), this, or an ISO week like 2026-W47")
+    dig.add_argument("--format", choices=("text", "csv", "json"), default="text")
+    dig.add_argument("--tz", default=None, help="timezone of the week (default: PRESALES_TIMEZONE)")
+    dig.add_argument("--team", default=None, help="Slack team id (default: the only team in the database)")
+
     db = sub.add_parser("db", help="database tasks")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="TASK")
     db_sub.add_parser("upgrade", help="apply Alembic migrations up to the latest")
@@ -329,5 +335,39 @@ def _directory(args, settings: Settings, raw: str | None) -> int:
         db.dispose()
 
 
-COMMANDS = {"serve": cmd_serve, "socket": cmd_socket, "db": cmd_db, "directory": cmd_directory,
+def cmd_digest(args, settings: Settings) -> int:
+    from sqlalchemy import select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot import clock
+    from bot.db import Database
+    from bot.services import digest
+    from bot.slack.blocks import digest as digest_ui
+    from models import Person
+
+    tz = args.tz or settings.timezone
+    if clock.zone(tz, fallback="").key != tz:
+        raise CliError(f"--tz {tz!r} is not an IANA timezone such as Europe/Berlin")
+    week = digest.parse_week(args.week, tz=tz, now=clock.now())
+    db = Database(settings.database_url)
+    try:
+        with db.session() as session:
+            team = args.team
+            if team is None:
+                teams = list(session.scalars(select(Person.team_id).distinct()))
+                if len(teams) > 1:
+                    raise CliError(f"several workspaces in the database ({', '.join(sorted(teams))}); pass --team")
+                team = teams[0] if teams else ""
+            data = digest.compute(session, team_id=team, week=week, due_before=settings.brief_due_before,
+                                  now=clock.now())
+    except SQLAlchemyError as exc:
+        raise CliError(f"cannot read the database ({_reason(exc)}); did you run `presales-bot db upgrade`?") from None
+    finally:
+        db.dispose()
+    render = {"text": digest_ui.as_text, "csv": digest_ui.as_csv, "json": digest_ui.as_json}[args.format]
+    sys.stdout.write(render(data))
+    return 0
+
+
+COMMANDS = {"digest": cmd_digest, "serve": cmd_serve, "socket": cmd_socket, "db": cmd_db, "directory": cmd_directory,
             "scheduler": cmd_scheduler, "run-job": cmd_run_job}

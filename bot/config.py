@@ -83,6 +83,7 @@ class Settings:
     followup_after: timedelta = timedelta(hours=2)
     working_hours: tuple[int, int] = (9 * 60, 18 * 60)  # minutes after local midnight
     lease: timedelta = timedelta(minutes=2)
+    digest_cron: str = "0 9 * * MON"
 
     def require(self, *names: str) -> None:
         """Raise a one-line ConfigError for the first missing Slack credential."""
@@ -181,6 +182,23 @@ def _hours(env: Mapping[str, str], name: str, default: tuple[int, int]) -> tuple
     return start, end
 
 
+def _cron(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = (env.get(name) or "").strip() or default
+    from apscheduler.triggers.cron import CronTrigger
+
+    fields_ = raw.split()
+    if len(fields_) != 5:
+        raise ConfigError(f"{name}={raw!r} must be a crontab line: minute hour day month weekday, e.g. '0 9 * * MON'")
+    if re.search(r"\d", fields_[4]):
+        # APScheduler reads a numeric weekday 0 as Monday, cron as Sunday: names avoid the trap.
+        raise ConfigError(f"{name}={raw!r}: write the weekday as a name (MON, TUE, ...), not a number")
+    try:
+        CronTrigger.from_crontab(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} is not a valid crontab line ({exc})") from None
+    return raw
+
+
 def _timezone(env: Mapping[str, str], name: str, default: str) -> str:
     raw = (env.get(name) or "").strip() or default
     try:
@@ -250,6 +268,7 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: str | os.PathL
         followup_after=_duration(merged, "PRESALES_FOLLOWUP_AFTER", timedelta(hours=2)),
         working_hours=_hours(merged, "PRESALES_WORKING_HOURS", (9 * 60, 18 * 60)),
         lease=_duration(merged, "PRESALES_LEASE", timedelta(minutes=2)),
+        digest_cron=_cron(merged, "PRESALES_DIGEST_CRON", "0 9 * * MON"),
     )
 
 

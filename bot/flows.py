@@ -19,10 +19,13 @@ from sqlalchemy import select
 from bot import clock
 from bot.config import Settings
 from bot.db import Database
-from bot.services import briefs, directory, due
+from bot.services import briefs, digest, directory, due, home
 from bot.services import requests as requests_service
 from bot.slack.blocks import brief as brief_ui
+from bot.slack import chart
 from bot.slack.blocks import deal_status, notices, request_offer
+from bot.slack.blocks import digest as digest_ui
+from bot.slack.blocks import home as home_ui
 from bot.slack.blocks.replies import text_reply
 from bot.slack.notify import Notifier, Posted
 from bot.slack.blocks.common import as_dicts
@@ -121,6 +124,7 @@ class Flows:
             self.broadcast(request_id)
         else:
             self.refresh_all(request_id)
+        self.refresh_homes(request_id)
         with self.db.session() as session:
             request = session.get(Request, request_id)
             brief = briefs.get(session, request_id=request_id)
@@ -294,6 +298,7 @@ class Flows:
 
     def after_claim(self, request_id: int) -> None:
         self.refresh_all(request_id)
+        self.refresh_homes(request_id)
         with self.db.session() as session:
             request = session.get(Request, request_id)
         if request and request.status == RequestStatus.CLAIMED.value and request.status_ts:
@@ -307,9 +312,15 @@ class Flows:
                                thread_ts=request.status_ts)
         self.refresh_all(request_id)
         self.broadcast(request_id, exclude_person_ids=(expert_person_id,))
+        self.refresh_homes(request_id)
+
+    def after_cancel(self, request_id: int) -> None:
+        self.refresh_all(request_id)
+        self.refresh_homes(request_id)
 
     def after_reschedule(self, request_id: int) -> None:
         self.refresh_all(request_id)
+        self.refresh_homes(request_id)
         with self.db.session() as session:
             request = session.get(Request, request_id)
         if request and request.status == RequestStatus.CLAIMED.value and request.claimed_by:
@@ -317,6 +328,76 @@ class Flows:
             self.notifier.post(request.claimed_by.slack_user_id,
                                f"🗓 Request #{request.id} ({escape_clip(request.account, 100)}) moved to "
                                f"{format_when(request.when, tz)}. Reminders moved with it.")
+
+    # ------------------------------------------------------------ App Home
+
+    def publish_home(self, team_id: str, user_id: str, *, opened: bool = False) -> Posted:
+        """Render and publish one person's Home (their roles decide the sections)."""
+        now = clock.now()
+        with self.db.session() as session:
+            person = directory.ensure_person(session, team_id=team_id, user_id=user_id, now=now)
+            if opened:
+                home.seen(session, person=person, now=now)
+        tz = self.refresh_profiles([person]).get(person.id) or self.settings.timezone
+        with self.db.session() as session:
+            person = session.get(Person, person.id)
+            data = home.load(session, person=person, admins=self.settings.admins, now=now)
+        headline = None
+        if data.roles.can_manage:
+            headline = digest_ui.headline(self.digest_data(team_id, digest.week_of(clock.to_local(now, tz).date(), tz)))
+        return self.notifier.publish_home(user_id, home_ui.view(data, tz, headline=headline))
+
+    def refresh_homes(self, request_id: int) -> None:
+        """After a request changed: the Homes that show it (off the request path)."""
+        with self.db.session() as session:
+            people = home.watchers(session, request_id=request_id, since=clock.now() - timedelta(days=1))
+        for person in people:
+            self.publish_home(person.team_id, person.slack_user_id)
+
+    # ------------------------------------------------------------ the weekly digest
+
+    def digest_data(self, team_id: str, week: digest.Week) -> digest.DigestData:
+        with self.db.session() as session:
+            return digest.compute(session, team_id=team_id, week=week, due_before=self.policy.brief_due_before,
+                                  now=clock.now())
+
+    def send_digest(self, person: Person, week: digest.Week) -> Posted:
+        """The digest as DMs to ``person`` (split if long), then the chart as an image."""
+        data = self.digest_data(person.team_id, week)
+        first: Posted | None = None
+        for text, blocks in digest_ui.messages(data):
+            posted = self.notifier.post(person.slack_user_id, text, blocks)
+            if not posted.ok:
+                return posted
+            first = first or posted
+        png = chart.expert_chart(digest_ui.chart_rows(data), title=f"Experts, {week.label}")
+        if png is not None and first is not None and first.channel:
+            self.notifier.upload(first.channel, png, filename=f"presales-digest-{week.label}.png",
+                                 title=f"Response rate and time to respond, {week.label}")
+        return first or Posted(ok=False, error="nothing_to_send")
+
+    def send_weekly_digests(self) -> int:
+        """Every manager whose digest time has come (cron in their own timezone) and who has
+        not had this week's digest gets it: once per (manager, week), across processes."""
+        now = clock.now()
+        with self.db.session() as session:
+            readers = digest.managers(session, admins=self.settings.admins)
+        sent = 0
+        for person in readers:
+            tz = self.refresh_profiles([person]).get(person.id) or self.settings.timezone
+            week = digest.due_week(self.settings.digest_cron, tz=tz, now=now)
+            if week is None:
+                continue
+            with self.db.session() as session:
+                row = digest.reserve(session, manager_id=person.id, week=week, now=now)
+            if row is None:
+                continue
+            posted = self.send_digest(person, week)
+            with self.db.session() as session:
+                digest.mark(session, digest_id=row.id, sent=posted.ok, now=clock.now(), channel=posted.channel,
+                            ts=posted.ts, error=posted.error)
+            sent += posted.ok
+        return sent
 
     # ------------------------------------------------------------ the scheduler
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot import clock
-from bot.services import briefs, claims, due
+from bot.services import briefs, claims, digest, directory, due
 from bot.services import requests as requests_service
 from bot.services.claims import Outcome
 from bot.slack.blocks import brief as brief_ui
-from bot.slack.blocks import forms, notices, replies
+from bot.slack.blocks import forms, notices, replies, request_modal
 from bot.slack.ids import Action
-from bot.slack.payloads import Caller, parse_request_value, request_metadata
+from bot.services.requests import Prefill
+from bot.slack.payloads import Caller, parse_request_value, request_metadata, request_modal_metadata
 from bot.slack.text import format_when, mention
 from handlers.context import answer, deps_of
 
@@ -28,6 +29,9 @@ def register(app: App) -> None:
     app.action(Action.SNOOZE_60.value)(snooze)
     app.action(Action.FOLLOWUP_OUTCOME.value)(followup)
     app.action(Action.FOLLOWUP_HOURS.value)(followup)
+    app.action(Action.OPEN_REQUEST.value)(new_request)
+    app.action(Action.EDIT_SKILLS.value)(edit_skills)
+    app.action(Action.SEND_DIGEST.value)(send_digest)
     app.action(Action.LINK.value)(lambda ack: ack())
 
 
@@ -100,7 +104,7 @@ def cancel(ack, body, respond, context):
     with d.db.session() as session:
         request = requests_service.cancel(session, request_id=request_id, team_id=caller.team_id,
                                           actor_user_id=caller.user_id, policy=d.policy, now=clock.now())
-    d.work.submit(d.flows.refresh_all, request.id)
+    d.work.submit(d.flows.after_cancel, request.id)
     answer(d, respond, caller, replies.text_reply(f"Request #{request.id} is cancelled; the experts are being told."))
 
 
@@ -153,6 +157,37 @@ def followup(ack, body, respond, context):
     view = notices.outcome_modal(request, private_metadata=metadata) if outcome else \
         notices.hours_modal(request, private_metadata=metadata)
     _open(d, respond, caller, body, view)
+
+
+def new_request(ack, body, respond, context):
+    """Home's New request: the same form as `/presales`; updates come to the AE's DM."""
+    ack()
+    d, caller = deps_of(context), Caller.of(body)
+    tz = d.flows.timezone_of(caller.team_id, caller.user_id)
+    _open(d, respond, caller, body, request_modal.build(Prefill(), private_metadata=request_modal_metadata(None),
+                                                        tz_label=tz))
+
+
+def edit_skills(ack, body, respond, context):
+    ack()
+    d, caller = deps_of(context), Caller.of(body)
+    with d.db.session() as session:
+        person = directory.ensure_person(session, team_id=caller.team_id, user_id=caller.user_id, now=clock.now())
+        current = directory.format_skill_list((es.skill.name, es.level) for es in person.skills)
+        capacity = person.max_concurrent
+    _open(d, respond, caller, body, forms.skills_modal(skills_text=current, capacity=capacity))
+
+
+def send_digest(ack, body, respond, context):
+    ack()
+    d, caller = deps_of(context), Caller.of(body)
+    with d.db.session() as session:
+        directory.require_manager(session, team_id=caller.team_id, user_id=caller.user_id, admins=d.settings.admins)
+        person = directory.ensure_person(session, team_id=caller.team_id, user_id=caller.user_id, now=clock.now())
+    tz = d.flows.timezone_of(caller.team_id, caller.user_id)
+    week = digest.parse_week("last", tz=tz, now=clock.now())
+    d.work.submit(d.flows.send_digest, person, week)
+    answer(d, respond, caller, replies.text_reply(f"The digest for {week.label} is on its way to your DM."))
 
 
 def _open(d, respond, caller: Caller, body: dict, view) -> None:

@@ -13,7 +13,7 @@ from bot import clock
 from bot.app import Deps
 from bot.config import parse_duration
 from bot.errors import InvalidInput, NotAllowed
-from bot.services import briefs, dates, directory, stats
+from bot.services import briefs, dates, digest, directory, stats
 from bot.services import requests as requests_service
 from bot.services.requests import Prefill
 from bot.slack.blocks import brief as brief_ui
@@ -105,7 +105,7 @@ def cancel(cmd: Cmd) -> None:
     with cmd.session() as session:
         request = requests_service.cancel(session, request_id=request_id, team_id=cmd.caller.team_id,
                                           actor_user_id=cmd.caller.user_id, policy=cmd.deps.policy, now=clock.now())
-    cmd.deps.work.submit(cmd.deps.flows.refresh_all, request.id)
+    cmd.deps.work.submit(cmd.deps.flows.after_cancel, request.id)
     cmd.say(f"Request #{request.id} is cancelled; the experts who were asked are being told.")
 
 
@@ -251,6 +251,17 @@ def show_stats(cmd: Cmd) -> None:
         cmd.reply(replies.stats_reply(team=team, rows=rows or [], single=single, since=since, until=until, tz=tz))
 
 
+def send_digest(cmd: Cmd) -> None:
+    d, caller = cmd.deps, cmd.caller
+    with cmd.session() as session:
+        directory.require_manager(session, team_id=caller.team_id, user_id=caller.user_id, admins=cmd.admins)
+        person = directory.ensure_person(session, team_id=caller.team_id, user_id=caller.user_id, now=clock.now())
+    tz = d.flows.timezone_of(caller.team_id, caller.user_id)
+    week = digest.parse_week(cmd.args or "last", tz=tz, now=clock.now())
+    d.work.submit(d.flows.send_digest, person, week)
+    cmd.say(f"The digest for {week.label} is on its way to your DM.")
+
+
 def show_help(cmd: Cmd) -> None:
     cmd.reply(replies.help_reply(stats_days=cmd.deps.settings.stats_period.days))
 
@@ -270,4 +281,5 @@ SUBCOMMANDS: dict[str, Callable[[Cmd], None]] = {
     "away": away,
     "back": back,
     "stats": show_stats,
+    "digest": send_digest,
 }

@@ -1,11 +1,21 @@
-"""Events API listeners."""
+"""Events API listeners: the App Home."""
 
 from __future__ import annotations
 
 from slack_bolt import App
 
+from handlers.context import deps_of
+
 
 def register(app: App) -> None:
-    # App Home arrives with the managers' digest issue; until then the Home tab's
-    # "Messages" view is where the app's DMs live. Ack so Slack does not retry.
-    app.event("app_home_opened")(lambda ack: ack())
+    app.event("app_home_opened")(home_opened)
+
+
+def home_opened(event, body, context):
+    """Publish the person's Home off the request path (Bolt acks events for us). A retried
+    delivery publishes the same view again: harmless."""
+    if event.get("tab") not in (None, "home"):
+        return  # the Messages tab
+    d = deps_of(context)
+    team_id = body.get("team_id") or context.team_id
+    d.work.submit(d.flows.publish_home, team_id, event.get("user"), opened=True)

@@ -1,6 +1,7 @@
 """SQLAlchemy 2.0 typed models. Import from here so metadata is complete."""
 
 from models.base import Base, UTCDateTime
+from models.digest import Digest
 from models.brief import AttendeeRole, Brief, BriefAttendee, BriefEdit, FollowUp
 from models.person import ExpertSkill, Person, Skill, SkillLevel
 from models.request import (
@@ -17,6 +18,7 @@ from models.request import (
 from models.schedule import DueNotice, NoticeKind, NoticeState
 
 __all__ = [
+    "Digest",
     "AttendeeRole", "Brief", "BriefAttendee", "BriefEdit", "FollowUp", "DueNotice", "NoticeKind", "NoticeState",
     "Base", "UTCDateTime", "ExpertSkill", "Person", "Skill", "SkillLevel", "KIND_LABELS", "Offer", "Request",
     "RequestEvent", "RequestKind", "RequestStatus", "Response", "Urgency", "request_skills",

@@ -37,6 +37,7 @@ class Person(Base):
     max_concurrent: Mapped[int] = mapped_column(Integer, default=3)
     away_from: Mapped[datetime | None]
     away_until: Mapped[datetime | None]
+    home_seen_at: Mapped[datetime | None]  # last app_home_opened: whose Home to refresh
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -69,6 +69,7 @@ class Request(Base):
     __table_args__ = (
         Index("ix_requests_status_created", "status", "created_at"),
         Index("ix_requests_claimed_by_status", "claimed_by_id", "status"),
+        Index("ix_requests_team_created", "team_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -27,6 +27,15 @@ def sweep_due_work(deps: Deps) -> dict:
             "retried": sweep.retried}
 
 
+def send_weekly_digests(deps: Deps) -> dict:
+    """Weekly digests whose time has come in each manager's timezone (PRESALES_DIGEST_CRON).
+    Checked every few minutes rather than one cron trigger: managers live in different zones."""
+    sent = deps.flows.send_weekly_digests()
+    if sent:
+        log.info("digests sent: %d", sent)
+    return {"sent": sent}
+
+
 @dataclass(frozen=True)
 class Job:
     name: str
@@ -39,6 +48,7 @@ JOBS: dict[str, Job] = {
         "sweep_due_work", sweep_due_work,
         lambda deps: IntervalTrigger(seconds=max(1, int(deps.settings.scheduler_interval.total_seconds()))),
     ),
+    "send_weekly_digests": Job("send_weekly_digests", send_weekly_digests, lambda deps: IntervalTrigger(minutes=5)),
 }
 
 

@@ -347,6 +347,11 @@ def _load_subquery(now: datetime):
     )
 
 
+def load_of(session: Session, *, person_id: int, now: datetime) -> int:
+    load = _load_subquery(now)
+    return int(session.scalar(select(load.c.load).where(load.c.person_id == person_id)) or 0)
+
+
 @dataclass
 class DirectoryEntry:
     person: Person

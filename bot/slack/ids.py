@@ -20,6 +20,7 @@ class Action(StrEnum):
     SNOOZE_60 = "reminder_snooze_60"
     FOLLOWUP_OUTCOME = "followup_outcome"
     FOLLOWUP_HOURS = "followup_hours"
+    SEND_DIGEST = "home_send_digest"
 
 
 class View(StrEnum):

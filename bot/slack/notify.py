@@ -119,6 +119,11 @@ class Notifier:
                 log.warning("response_url failed: %s", type(exc).__name__)
         self.tell(user, text, channel=channel, blocks=blocks)
 
+    def upload(self, channel: str, content: bytes, *, filename: str, title: str) -> Posted:
+        """A file (the digest's chart) into a channel or DM, with files_upload_v2."""
+        return self._call("files_upload_v2", self.client.files_upload_v2, channel=channel, content=content,
+                          filename=filename, title=title)
+
     # ---- views
 
     def open_view(self, trigger_id: str, view: View) -> Posted:

@@ -35,6 +35,8 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "conversations.open": {"im:write"},
     "conversations.info": {"channels:read"},
     "reactions.add": {"reactions:write"},
+    # client.files_upload_v2 (read as "files.upload" below) = getUploadURLExternal + completeUploadExternal
+    "files.upload": {"files:write"},
     "files.getUploadURLExternal": {"files:write"},
     "files.completeUploadExternal": {"files:write"},
 }

@@ -27,6 +27,7 @@ HELP = """*presales-bot* summons the right expert for a deal and times every res
 *Managers and admins*
 • `/presales expert add @someone kubernetes:expert, security, fintech:learning`
 • `/presales expert remove @someone` · `/presales directory [skill]`
+• `/presales digest [last | this | 2026-W47]` — the weekly digest, now, in your DM
 • `/presales manager add @someone` (admins only)"""
 
 

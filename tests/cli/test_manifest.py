@@ -65,7 +65,7 @@ def web_api_methods_called() -> set[str]:
     """`client.chat_postMessage` -> chat.postMessage, `api_call("x.y")` -> x.y, across bot/ and handlers/."""
     methods: set[str] = set()
     for text in _code().values():
-        for family, name in re.findall(r"\bclient\.([a-z]+)_([A-Za-z]+)\b", text):
+        for family, name in re.findall(r"\bclient\.([a-z]+)_([A-Za-z]+)(?:_v2)?\b", text):
             methods.add(f"{family}.{name}")
         methods.update(re.findall(r"api_call\(\s*[\"']([a-z]+\.[A-Za-z.]+)[\"']", text))
     return methods

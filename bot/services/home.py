@@ -80,7 +80,8 @@ def load(session: Session, *, person: Person, admins: frozenset[str], now: datet
             Request.claimed_by_id == person.id, Request.status == RequestStatus.CLAIMED.value,
             or_(when.is_(None), when >= now - timedelta(hours=12)),
         ).order_by(when, Request.id), limit)
-        figures = response_figures(session, team_id=person.team_id, since=now - FIGURES_PERIOD, until=now,
+        figures = response_figures(session, team_id=person.team_id, since=now - FIGURES_PERIOD,
+                                   until=now + timedelta(seconds=1),
                                    expert_ids=[person.id]).get(person.id, ResponseFigures())
     mine = _listing(session, select(Request).where(
         Request.requester_id == person.id,

@@ -82,7 +82,7 @@ class Settings:
     reminder_offsets: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=1))
     followup_after: timedelta = timedelta(hours=2)
     working_hours: tuple[int, int] = (9 * 60, 18 * 60)  # minutes after local midnight
-    lease: timedelta = timedelta(minutes=2)
+    lease: timedelta = timedelta(minutes=5)
     digest_cron: str = "0 9 * * MON"
 
     def require(self, *names: str) -> None:
@@ -267,7 +267,7 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: str | os.PathL
         reminder_offsets=_durations(merged, "PRESALES_REMINDER_OFFSETS", (timedelta(hours=24), timedelta(hours=1))),
         followup_after=_duration(merged, "PRESALES_FOLLOWUP_AFTER", timedelta(hours=2)),
         working_hours=_hours(merged, "PRESALES_WORKING_HOURS", (9 * 60, 18 * 60)),
-        lease=_duration(merged, "PRESALES_LEASE", timedelta(minutes=2)),
+        lease=_duration(merged, "PRESALES_LEASE", timedelta(minutes=5)),
         digest_cron=_cron(merged, "PRESALES_DIGEST_CRON", "0 9 * * MON"),
     )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time as _time
+import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -101,12 +102,16 @@ class Flows:
                 return
             has_brief = briefs.get(session, request_id=request_id) is not None
         self.refresh_profiles([request.requester])
+        self.refresh_status(request_id)  # the deal channel sees it at once, before the fan-out
         if request.status == RequestStatus.OPEN.value:
             self.broadcast(request_id)
-        else:
-            self.refresh_status(request_id)
         if request.needs_brief and not has_brief:
-            self.nudge_brief(request_id, first=True)
+            with self.db.session() as session:
+                nudge = session.scalar(select(DueNotice.id).where(
+                    DueNotice.request_id == request_id, DueNotice.kind == NoticeKind.BRIEF_NUDGE.value,
+                    DueNotice.slot == "created"))
+            if nudge is not None:
+                self.deliver_now(nudge)
 
     def nudge_brief(self, request_id: int, *, first: bool = False) -> Posted:
         with self.db.session() as session:
@@ -307,15 +312,26 @@ class Flows:
     def after_release(self, request_id: int, expert_user_id: str, expert_person_id: int) -> None:
         with self.db.session() as session:
             request = session.get(Request, request_id)
+            waiting = [o for o in requests_service.offers_of(session, request_id=request_id)
+                       if o.ts and o.expert_id != expert_person_id and o.response != Response.DECLINE.value]
         if request and request.status_ts:
             self.notifier.post(request.status_channel, deal_status.release_thread_text(request, expert_user_id),
                                thread_ts=request.status_ts)
         self.refresh_all(request_id)
+        # chat.update notifies nobody: tell the others in their DM thread that it is open again
+        self.work.map(lambda o: self.notifier.post(o.channel_id, notices.reopened(request, expert_user_id),
+                                                   thread_ts=o.ts, reply_broadcast=True), waiting)
         self.broadcast(request_id, exclude_person_ids=(expert_person_id,))
         self.refresh_homes(request_id)
 
     def after_cancel(self, request_id: int) -> None:
         self.refresh_all(request_id)
+        with self.db.session() as session:
+            request = session.get(Request, request_id)
+            offer = session.scalar(select(Offer).where(Offer.request_id == request_id,
+                                                       Offer.expert_id == request.claimed_by_id))
+        if offer is not None and offer.ts:  # the expert who had taken it hears it, not just sees it
+            self.notifier.post(offer.channel_id, notices.cancelled(request), thread_ts=offer.ts, reply_broadcast=True)
         self.refresh_homes(request_id)
 
     def after_reschedule(self, request_id: int) -> None:
@@ -405,16 +421,17 @@ class Flows:
         """Lease due notices and deliver them, batch after batch, within ``budget_s``.
         Call from the scheduler thread or a command, never from a work-pool thread."""
         sweep = Sweep()
+        token = uuid.uuid4().hex
         started = _time.monotonic()
         while _time.monotonic() - started < budget_s:
             with self.db.session() as session:
-                ids = due.take_due(session, now=clock.now(), limit=batch, lease=self.policy.lease)
+                ids = due.take_due(session, now=clock.now(), limit=batch, lease=self.policy.lease, token=token)
             if not ids:
                 break
             sweep.taken += len(ids)
-            for kind, outcome in self.work.map(self.deliver, ids, pool="work"):
+            for kind, outcome in self.work.map(lambda notice_id: self.deliver(notice_id, token), ids, pool="work"):
                 sweep.by_kind[kind] = sweep.by_kind.get(kind, 0) + 1
-                if outcome == "sent" or outcome == "late":
+                if outcome in ("sent", "late"):
                     sweep.sent += 1
                     sweep.late += outcome == "late"
                 elif outcome == "retry":
@@ -425,44 +442,58 @@ class Flows:
                 break
         return sweep
 
-    def deliver(self, notice_id: int) -> tuple[str, str]:
+    def deliver_now(self, notice_id: int) -> tuple[str, str]:
+        """Lease one notice at once and deliver it (e.g. the brief nudge at creation): the same
+        exactly-once path as a tick."""
+        token = uuid.uuid4().hex
+        with self.db.session() as session:
+            if not due.take_one(session, notice_id=notice_id, now=clock.now(), lease=self.policy.lease, token=token):
+                return "?", "gone"
+        return self.deliver(notice_id, token)
+
+    def deliver(self, notice_id: int, token: str) -> tuple[str, str]:
         """Send one leased notice if it is still true and still useful. Returns (kind, outcome)."""
         try:
-            return self._deliver(notice_id)
+            return self._deliver(notice_id, token)
         except Exception as exc:  # one bad notice must not stop the tick: back off and retry it
             log.exception("delivering notice %s failed", notice_id)
             with self.db.session() as session:
-                due.give_back(session, notice_id=notice_id, error=type(exc).__name__, now=clock.now())
+                due.give_back(session, notice_id=notice_id, token=token, error=type(exc).__name__, now=clock.now())
             return "?", "retry"
 
-    def _deliver(self, notice_id: int) -> tuple[str, str]:
+    def _deliver(self, notice_id: int, token: str) -> tuple[str, str]:
         now = clock.now()
         with self.db.session() as session:
             notice = session.get(DueNotice, notice_id)
-            if notice is None or notice.state != NoticeState.LEASED.value:
+            if notice is None or notice.state != NoticeState.LEASED.value or notice.lease_token != token:
                 return "?", "gone"
             kind = NoticeKind(notice.kind)
             deadline = due.grace_until(notice)
             if deadline is not None and now > deadline:
-                due.finish(session, notice_id=notice_id, state=NoticeState.SKIPPED, now=now,
+                due.finish(session, notice_id=notice_id, token=token, state=NoticeState.SKIPPED, now=now,
                            error=f"too late: {notice.due_at:%Y-%m-%d %H:%M} UTC, useful until {deadline:%Y-%m-%d %H:%M}")
                 log.warning("skipped %s notice %s for request %s: overdue past its grace", kind.value, notice.id,
                             notice.request_id)
                 return kind.value, "skipped"
+        with self.db.session() as session:  # renew right before the send; lost it? another tick has it
+            if not due.still_ours(session, notice_id=notice_id, token=token, now=clock.now(), lease=self.policy.lease):
+                return kind.value, "gone"
         handler = getattr(self, f"_send_{kind.value}")
         result: Posted | str = handler(notice)
         late = now - notice.due_at > self.policy.late_after
         with self.db.session() as session:
             if isinstance(result, str):  # a reason not to send: no longer true
-                due.finish(session, notice_id=notice_id, state=NoticeState.SKIPPED, now=clock.now(), error=result)
+                due.finish(session, notice_id=notice_id, token=token, state=NoticeState.SKIPPED, now=clock.now(),
+                           error=result)
                 return kind.value, "skipped"
             if result.ok:
-                due.finish(session, notice_id=notice_id, state=NoticeState.SENT, now=clock.now(), channel=result.channel,
-                           ts=result.ts, late=late)
+                due.finish(session, notice_id=notice_id, token=token, state=NoticeState.SENT, now=clock.now(),
+                           channel=result.channel, ts=result.ts, late=late)
                 if late:
                     log.info("sent %s notice %s late (due %s)", kind.value, notice.id, notice.due_at.isoformat())
                 return kind.value, "late" if late else "sent"
-            due.give_back(session, notice_id=notice_id, error=result.error or "slack_error", now=clock.now())
+            due.give_back(session, notice_id=notice_id, token=token, error=result.error or "slack_error",
+                          now=clock.now())
             return kind.value, "retry"
 
     # One method per notice kind: re-check the request at send time, then send.
@@ -484,7 +515,7 @@ class Flows:
         request, brief = self._current(notice)
         if brief is not None or request.status not in requests_service.LIVE:
             return "brief exists" if brief is not None else f"request is {request.status}"
-        return self.nudge_brief(request.id)
+        return self.nudge_brief(request.id, first=notice.slot == "created")
 
     def _send_brief_overdue(self, notice: DueNotice) -> Posted | str:
         request, brief = self._current(notice)
@@ -577,8 +608,10 @@ class Flows:
             changed = requests_service.expire(session, request_id=notice.request_id, policy=self.policy,
                                               now=clock.now())
             request = session.get(Request, notice.request_id)
-        if not changed:
+        if not changed and request.status != RequestStatus.UNFILLED.value:
             return f"request is {request.status}"
+        # Changed now, or by an earlier attempt whose message did not go out: (re)render and tell.
         self.refresh_all(request.id)
+        self.refresh_homes(request.id)
         return self.notifier.post(request.requester.slack_user_id,
                                   notices.unfilled(request, tz=self._tz(request.requester)))

@@ -32,6 +32,7 @@ class Brief(Base):
     show: Mapped[str] = mapped_column(Text)
     decision: Mapped[str] = mapped_column(Text)
     decision_by: Mapped[date] = mapped_column(Date)
+    attendees_text: Mapped[str | None] = mapped_column(Text)  # as the AE typed it (the edit form shows it back)
     call_to_action: Mapped[str | None] = mapped_column(Text)
     competitors: Mapped[str | None] = mapped_column(Text)
     links: Mapped[str | None] = mapped_column(Text)

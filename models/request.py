@@ -137,11 +137,13 @@ class Offer(Base):
     channel_id: Mapped[str | None] = mapped_column(String(32))
     ts: Mapped[str | None] = mapped_column(String(32))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sending_until: Mapped[datetime | None]  # a process is posting this DM (a short lease)
     failed_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(String(64))
     responded_at: Mapped[datetime | None]
     response: Mapped[str | None] = mapped_column(String(16))
     decline_reason: Mapped[str | None] = mapped_column(String(500))
+    claimed_at: Mapped[datetime | None]  # this expert won the claim (also after first declining)
 
     request: Mapped[Request] = relationship(lazy="joined")
     expert: Mapped[Person] = relationship(lazy="joined")

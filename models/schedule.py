@@ -57,6 +57,7 @@ class DueNotice(Base):
     state: Mapped[str] = mapped_column(String(16), default=NoticeState.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[datetime | None]
+    lease_token: Mapped[str | None] = mapped_column(String(32))  # which tick holds the lease
     sent_at: Mapped[datetime | None]
     late: Mapped[bool] = mapped_column(default=False)
     slack_channel: Mapped[str | None] = mapped_column(String(32))

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from bot import clock
 from bot.config import Settings
 from bot.errors import Conflict, NotAllowed, NotFound
-from models import Brief, DueNotice, FollowUp, NoticeKind, NoticeState, Person, Request, RequestKind, RequestStatus
+from models import Brief, DueNotice, FollowUp, NoticeKind, NoticeState, Person, Request, RequestStatus
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +145,11 @@ def plan(request: Request, *, policy: Policy, has_brief: bool, manager_ids: list
     live = status in (RequestStatus.HELD.value, RequestStatus.OPEN.value, RequestStatus.CLAIMED.value)
     if status in (RequestStatus.HELD.value, RequestStatus.OPEN.value) and when is not None:
         out.append(Planned(NoticeKind.EXPIRE, ae, "", when))
+    if status == RequestStatus.OPEN.value and request.ladder_from is None:
+        # Stored but not broadcast yet: if the process that should broadcast dies, this does it.
+        out.append(Planned(NoticeKind.BROADCAST_CHECK, ae, "initial", request.created_at + BROADCAST_CHECK_AFTER))
+    if live and request.needs_brief and not has_brief:
+        out.append(Planned(NoticeKind.BRIEF_NUDGE, ae, "created", request.created_at))
     if live and request.needs_brief and not has_brief and when is not None:
         due = when - policy.brief_due_before
         nudges: dict[datetime, str] = {}  # two nudges moved to the same working hour: send one
@@ -203,6 +208,12 @@ def sync(session: Session, *, request: Request, policy: Policy, now: datetime) -
     for notice in existing:
         key = (notice.kind, notice.recipient_id, notice.slot)
         seen.add(key)
+        if notice.state == NoticeState.CANCELLED.value and key in wanted:
+            # wanted again (a release after a claim, a re-claim): pending once more
+            notice.state, notice.due_at, notice.updated_at = NoticeState.PENDING.value, wanted[key].due_at, now
+            notice.attempts, notice.last_error = 0, None
+            result.created += 1
+            continue
         if notice.state != NoticeState.PENDING.value:
             continue
         if notice.slot.startswith("snooze-"):
@@ -242,8 +253,8 @@ def _takeable(now: datetime):
     )
 
 
-def take_due(session: Session, *, now: datetime, limit: int, lease: timedelta) -> list[int]:
-    """Lease up to ``limit`` due notices for this process; returns their ids (oldest first).
+def take_due(session: Session, *, now: datetime, limit: int, lease: timedelta, token: str) -> list[int]:
+    """Lease up to ``limit`` due notices for the tick ``token``; returns their ids (oldest first).
 
     One statement: ``UPDATE ... WHERE id IN (SELECT id ... FOR UPDATE SKIP LOCKED) AND
     <still takeable> RETURNING id`` — concurrent schedulers get disjoint sets."""
@@ -257,16 +268,35 @@ def take_due(session: Session, *, now: datetime, limit: int, lease: timedelta) -
     taken = session.execute(
         update(DueNotice)
         .where(DueNotice.id.in_(candidates.scalar_subquery()), _takeable(now))
-        .values(state=NoticeState.LEASED.value, lease_until=now + lease, attempts=DueNotice.attempts + 1,
-                updated_at=now)
+        .values(state=NoticeState.LEASED.value, lease_until=now + lease, lease_token=token,
+                attempts=DueNotice.attempts + 1, updated_at=now)
         .returning(DueNotice.id, DueNotice.due_at)
         .execution_options(synchronize_session=False)
     ).all()
     return [row.id for row in sorted(taken, key=lambda r: (r.due_at, r.id))]
 
 
-def has_due(session: Session, *, now: datetime) -> bool:
-    return session.execute(select(DueNotice.id).where(_takeable(now)).limit(1)).first() is not None
+def take_one(session: Session, *, notice_id: int, now: datetime, lease: timedelta, token: str) -> bool:
+    """Lease one pending notice now, whatever its due time (e.g. the nudge at creation)."""
+    return bool(session.execute(
+        update(DueNotice)
+        .where(DueNotice.id == notice_id, DueNotice.state == NoticeState.PENDING.value)
+        .values(state=NoticeState.LEASED.value, lease_until=now + lease, lease_token=token,
+                attempts=DueNotice.attempts + 1, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount)
+
+
+def still_ours(session: Session, *, notice_id: int, token: str, now: datetime, lease: timedelta) -> bool:
+    """Right before sending: is the lease still this tick's? Renews it, so a slow send
+    (rate limits, a wide broadcast) does not let another scheduler take it meanwhile."""
+    return bool(session.execute(
+        update(DueNotice)
+        .where(DueNotice.id == notice_id, DueNotice.state == NoticeState.LEASED.value,
+               DueNotice.lease_token == token, DueNotice.lease_until > now)
+        .values(lease_until=now + lease, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount)
 
 
 def grace_until(notice: DueNotice) -> datetime | None:
@@ -281,9 +311,9 @@ def grace_until(notice: DueNotice) -> datetime | None:
     return notice.request.when
 
 
-def finish(session: Session, *, notice_id: int, state: NoticeState, now: datetime, channel: str | None = None,
-           ts: str | None = None, late: bool = False, error: str | None = None) -> bool:
-    """Close a leased notice (sent / skipped / failed). False if it was not ours any more."""
+def finish(session: Session, *, notice_id: int, token: str, state: NoticeState, now: datetime,
+           channel: str | None = None, ts: str | None = None, late: bool = False, error: str | None = None) -> bool:
+    """Close a notice this tick leased (sent / skipped / failed). False if the lease was lost."""
     values: dict = {"state": state.value, "updated_at": now, "lease_until": None, "late": late}
     if state == NoticeState.SENT:
         values.update(sent_at=now, slack_channel=channel, slack_ts=ts)
@@ -291,19 +321,19 @@ def finish(session: Session, *, notice_id: int, state: NoticeState, now: datetim
         values["last_error"] = error[:200]
     return bool(session.execute(
         update(DueNotice)
-        .where(DueNotice.id == notice_id, DueNotice.state == NoticeState.LEASED.value)
+        .where(DueNotice.id == notice_id, DueNotice.state == NoticeState.LEASED.value, DueNotice.lease_token == token)
         .values(**values)
         .execution_options(synchronize_session=False)
     ).rowcount)
 
 
-def give_back(session: Session, *, notice_id: int, error: str, now: datetime) -> NoticeState:
+def give_back(session: Session, *, notice_id: int, token: str, error: str, now: datetime) -> NoticeState:
     """A send failed: retry after the lease expires, or fail for good after MAX_ATTEMPTS."""
     notice = session.get(DueNotice, notice_id)
-    if notice is None or notice.state != NoticeState.LEASED.value:
+    if notice is None or notice.state != NoticeState.LEASED.value or notice.lease_token != token:
         return NoticeState(notice.state) if notice else NoticeState.FAILED
     if notice.attempts >= MAX_ATTEMPTS:
-        finish(session, notice_id=notice_id, state=NoticeState.FAILED, now=now, error=error)
+        finish(session, notice_id=notice_id, token=token, state=NoticeState.FAILED, now=now, error=error)
         log.error("notice %s (%s, request %s) failed for good: %s", notice.id, notice.kind, notice.request_id, error)
         return NoticeState.FAILED
     notice.last_error, notice.updated_at = error[:200], now
@@ -324,13 +354,6 @@ def superseded(session: Session, *, notice: DueNotice, now: datetime) -> bool:
             DueNotice.state.in_([NoticeState.PENDING.value, NoticeState.LEASED.value, NoticeState.SENT.value]),
         ).limit(1)
     ).first() is not None
-
-
-def count_pending(session: Session) -> int:
-    return session.scalar(select(func.count()).where(DueNotice.state == NoticeState.PENDING.value)) or 0
-
-
-# ---------------------------------------------------------------- snooze and follow-up
 
 
 def snooze(session: Session, *, notice_id: int, team_id: str, user_id: str, minutes: int, tz: str | None,
@@ -373,10 +396,4 @@ def snooze(session: Session, *, notice_id: int, team_id: str, user_id: str, minu
 def followup_answered(session: Session, *, request_id: int, person_id: int) -> FollowUp | None:
     return session.scalar(select(FollowUp).where(FollowUp.request_id == request_id, FollowUp.person_id == person_id))
 
-
-def is_meeting_kind(request: Request) -> bool:
-    try:
-        return RequestKind(request.kind).has_meeting
-    except ValueError:
-        return False
 

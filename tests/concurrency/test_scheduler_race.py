@@ -83,7 +83,7 @@ def test_a_scheduler_killed_after_leasing_sends_after_the_lease_expires(h):
     """RELIABILITY 39: leased, never sent (the process died) -> sent once after the lease."""
     ids = claimed_requests(h, 3, meeting_in=timedelta(hours=30))
     with h.db.session() as session:
-        dead = due.take_due(session, now=clock.now(), limit=10, lease=h.deps.policy.lease)
+        dead = due.take_due(session, now=clock.now(), limit=10, lease=h.deps.policy.lease, token="dead")
     assert len(dead) >= 3
     assert h.tick()["taken"] == 0  # still leased by the "dead" scheduler
     assert race_reminders(h) == Counter()
@@ -100,8 +100,8 @@ def test_the_crash_window_is_bounded_to_one_duplicate(h):
     row sent. After the lease the notice is sent again once, then marked; never a third time."""
     ids = claimed_requests(h, 1, meeting_in=timedelta(hours=30))
     with h.db.session() as session:
-        (notice_id,) = [n for n in due.take_due(session, now=clock.now(), limit=10, lease=h.deps.policy.lease)
-                        if session.get(DueNotice, n).slot == "race"]
+        (notice_id,) = [n for n in due.take_due(session, now=clock.now(), limit=10, lease=h.deps.policy.lease,
+                                                token="crashed") if session.get(DueNotice, n).slot == "race"]
         notice = session.get(DueNotice, notice_id)
     h.deps.flows._send_reminder(notice)  # Slack accepted ... and the process "died" here
     for minutes in (3, 6, 9, 12):

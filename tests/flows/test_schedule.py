@@ -94,11 +94,11 @@ def test_a_claim_stops_the_ladder_even_for_a_step_already_leased(h):
     request = h.last_request()
     h.at(MON + timedelta(minutes=31))
     with h.db.session() as session:  # a scheduler took the re-ping...
-        taken = due.take_due(session, now=clock.now(), limit=10, lease=timedelta(minutes=2))
+        taken = due.take_due(session, now=clock.now(), limit=10, lease=timedelta(minutes=2), token="tick-a")
     h.click("U0EXP1", Action.CLAIM, request.id)  # ...the expert claims before it is sent
     before = len(threads_in_dm(h, "U0EXP1"))
     for notice_id in taken:
-        h.deps.flows.deliver(notice_id)
+        h.deps.flows.deliver(notice_id, "tick-a")
     assert len(threads_in_dm(h, "U0EXP1")) == before
     reping = next(n for n in h.notices(request.id) if n.kind == "reping")
     assert reping.state == "skipped" and "claimed" in reping.last_error
@@ -246,7 +246,9 @@ def test_brief_nudges_to_the_ae_in_working_hours_and_the_manager_at_due(h):
     request = h.last_request()
     nudges = sorted((n.slot, n.due_at) for n in h.notices(request.id) if n.kind == "brief_nudge")
     # due Sun 29 Nov 15:00 UTC (10:00 NY, a Sunday) -> Friday's last working hour, 17:00 NY
-    assert nudges == [("due", datetime(2026, 11, 27, 22, 0, tzinfo=UTC))]  # due-24h (Sat) lands there too
+    assert nudges == [("created", MON),  # sent at once (a notice too, so a Slack hiccup is retried)
+                      ("due", datetime(2026, 11, 27, 22, 0, tzinfo=UTC))]  # due-24h (Sat) lands there too
+    assert next(n for n in h.notices(request.id) if n.slot == "created").state == "sent"
     overdue = [n for n in h.notices(request.id) if n.kind == "brief_overdue"]
     assert [n.recipient.slack_user_id for n in overdue] == ["U0MGR"]
     h.at(datetime(2026, 11, 27, 22, 1, tzinfo=UTC))

@@ -67,6 +67,14 @@ def escalate(request: Request, *, notified: int, declined: int, tz: str | None) 
     return text, as_dicts([SectionBlock(text=md(text))])
 
 
+def reopened(request: Request, released_by: str) -> str:
+    return f"🔁 {_title(request)} is open again: {mention(released_by)} released it. Can you take it?"
+
+
+def cancelled(request: Request) -> str:
+    return f"🚫 {_title(request)} was cancelled: it is off your plate."
+
+
 def unfilled(request: Request, *, tz: str | None) -> str:
     return (f"⌛ Nobody claimed {_title(request)} before {format_when(request.when, tz)}. It is closed as unfilled; "
             "managers see it in their digest.")

@@ -183,9 +183,9 @@ class Flows:
     def send_offer(self, offer_id: int) -> Posted:
         """DM one expert their offer; record ts or the error on the offer row."""
         with self.db.session() as session:
+            if not requests_service.start_sending(session, offer_id=offer_id, now=clock.now()):
+                return Posted(ok=False, error="already_sent")  # sent, failed, or in flight elsewhere
             offer = session.get(Offer, offer_id)
-            if offer is None or offer.ts is not None:
-                return Posted(ok=False, error="already_sent")
             rendered_state = (offer.request.status, offer.request.claimed_by_id)
         self.refresh_profiles([offer.expert])
         text, blocks = self._offer_view(offer)
@@ -234,12 +234,11 @@ class Flows:
         self.post_experts_channel(request_id)
         self.refresh_status(request_id)
 
-    def refresh_status(self, request_id: int, *, matched: bool | None = None, closest: list[str] | None = None) -> Posted:
-        """Post (first time) or update the status message in the deal channel."""
+    def _status_view(self, request_id: int, matched: bool | None, closest: list[str] | None):
         with self.db.session() as session:
             request = session.get(Request, request_id)
             if request is None:
-                return Posted(ok=False, error="not_found")
+                return None, "", []
             offers = requests_service.offers_of(session, request_id=request_id)
             brief = briefs.get(session, request_id=request_id)
         progress = deal_status.Progress(
@@ -252,8 +251,18 @@ class Flows:
             brief_due=briefs.due_at(request, due_before=self.policy.brief_due_before) if request.needs_brief else None,
         )
         text, blocks = deal_status.render(request, progress, self._tz(request.requester))
-        if request.status_ts and request.status_channel:
+        return request, text, blocks
+
+    def refresh_status(self, request_id: int, *, matched: bool | None = None, closest: list[str] | None = None) -> Posted:
+        """Post (first time) or update the status message in the deal channel."""
+        request, text, blocks = self._status_view(request_id, matched, closest)
+        if request is None:
+            return Posted(ok=False, error="not_found")
+        if request.status_ts and not requests_service.is_placeholder(request.status_ts):
             return self.notifier.update(request.status_channel, request.status_ts, text, blocks)
+        with self.db.session() as session:
+            if not requests_service.reserve_post(session, request_id=request_id, column="status_ts", now=clock.now()):
+                return Posted(ok=False, error="being_posted")  # the poster re-renders after posting
         posted = self.notifier.post(request.channel_id, text, blocks)
         if not posted.ok:
             # The bot cannot post in the deal channel (private, archived, removed): keep the
@@ -265,6 +274,10 @@ class Flows:
         with self.db.session() as session:
             requests_service.record_status_message(session, request_id=request_id, channel=posted.channel,
                                                    ts=posted.ts, error=None if posted.ok else posted.error)
+        if posted.ok and posted.ts:  # others skipped their update while this was posted: catch up
+            _, now_text, now_blocks = self._status_view(request_id, matched, closest)
+            if (now_text, now_blocks) != (text, blocks):
+                self.notifier.update(posted.channel, posted.ts, now_text, now_blocks)
         return posted
 
     def post_experts_channel(self, request_id: int) -> Posted | None:
@@ -277,15 +290,24 @@ class Flows:
                 return None
             brief = briefs.get(session, request_id=request_id)
         text, blocks = request_offer.render_channel_post(request, self.settings.timezone, brief)
-        if request.experts_post_ts and request.experts_post_channel:
+        if request.experts_post_ts and not requests_service.is_placeholder(request.experts_post_ts):
             return self.notifier.update(request.experts_post_channel, request.experts_post_ts, text, blocks)
         if request.status != RequestStatus.OPEN.value:
             return None
+        with self.db.session() as session:
+            if not requests_service.reserve_post(session, request_id=request_id, column="experts_post_ts",
+                                                 now=clock.now()):
+                return None
         posted = self.notifier.post(channel, text, blocks)
-        if posted.ok and posted.ts:
+        with self.db.session() as session:
+            requests_service.record_experts_post(session, request_id=request_id, channel=posted.channel or channel,
+                                                 ts=posted.ts if posted.ok else None)
+        if posted.ok and posted.ts:  # anything that changed while it was being posted
             with self.db.session() as session:
-                requests_service.record_experts_post(session, request_id=request_id, channel=posted.channel or channel,
-                                                     ts=posted.ts)
+                current = session.get(Request, request_id)
+            now_text, now_blocks = request_offer.render_channel_post(current, self.settings.timezone, brief)
+            if (now_text, now_blocks) != (text, blocks):
+                self.notifier.update(posted.channel or channel, posted.ts, now_text, now_blocks)
         return posted
 
     def tell_admins_no_match(self, request_id: int, closest: list[str]) -> None:

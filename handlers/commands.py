@@ -190,7 +190,10 @@ def show_directory(cmd: Cmd) -> None:
 
 def skills(cmd: Cmd) -> None:
     with cmd.session() as session:
-        person = directory.ensure_person(session, team_id=cmd.caller.team_id, user_id=cmd.caller.user_id, now=clock.now())
+        person = directory.get_person(session, team_id=cmd.caller.team_id, user_id=cmd.caller.user_id)
+        if person is None or not person.is_expert:
+            raise NotAllowed("Only experts in the directory edit their skills. "
+                             "Ask a manager to add you: `/presales expert add @you kubernetes, security`.")
         current = directory.format_skill_list((es.skill.name, es.level) for es in person.skills)
         capacity = person.max_concurrent
     opened = cmd.deps.notifier.open_view(cmd.trigger_id, forms.skills_modal(skills_text=current, capacity=capacity))
@@ -230,7 +233,7 @@ def show_stats(cmd: Cmd) -> None:
         except ValueError:
             raise InvalidInput("Give a period like `7d` or `30d`: `/presales stats [@someone] [30d]`.") from None
         period = min(period, timedelta(days=366))
-    until = clock.now()
+    until = clock.now() + timedelta(seconds=1)  # "now" included
     since = until - period
     tz = d.flows.timezone_of(caller.team_id, caller.user_id)
     with cmd.session() as session:

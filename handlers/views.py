@@ -112,8 +112,8 @@ def submit_skills(ack, body, view, context):
         ack(response_action="errors", errors=errors)
         return
     with d.db.session() as session:
-        directory.set_expert(session, team_id=caller.team_id, user_id=caller.user_id, skills=skills,
-                             max_concurrent=int(capacity_text), now=clock.now())
+        directory.set_own_skills(session, team_id=caller.team_id, user_id=caller.user_id, skills=skills,
+                                 max_concurrent=int(capacity_text), now=clock.now())
     ack()
     listed = directory.format_skill_list((n, l.value) for n, l in skills)
     d.notifier.post(caller.user_id, *replies.text_reply(f"Saved. Your skills: {escape(listed)}; "

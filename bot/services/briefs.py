@@ -189,8 +189,9 @@ def check_viewable(session: Session, *, request: Request, user_id: str, policy: 
     """The requester, managers, the claimer and the experts it was offered to may read the brief."""
     person = directory.get_person(session, team_id=request.team_id, user_id=user_id)
     roles = directory.roles_of(session, team_id=request.team_id, user_id=user_id, admins=policy.admins)
-    if roles.can_manage or (person is not None and (person.id == request.requester_id
-                                                     or directory.is_eligible(session, request=request, person=person))):
+    if roles.can_manage or (person is not None and (
+            person.id in (request.requester_id, request.claimed_by_id)
+            or directory.was_offered(session, request=request, person=person))):
         return
     raise NotAllowed(f"The brief of request #{request.id} is for the people working on it.")
 

@@ -95,6 +95,10 @@ def claim(session: Session, *, request_id: int, team_id: str, expert_user_id: st
     ).rowcount
     if won:
         _record_response(session, request=request, expert=expert, response=Response.CLAIM, now=now)
+        session.execute(  # counted as a claim even when this expert's first answer was a decline
+            update(Offer).where(Offer.request_id == request.id, Offer.expert_id == expert.id)
+            .values(claimed_at=now).execution_options(synchronize_session=False)
+        )
         history.log_event(session, request_id=request.id, actor_id=expert.id, kind="claimed", now=now)
         due.sync(session, request=request, policy=policy, now=now)
         return Result(Outcome.WON, request, expert)

@@ -306,13 +306,6 @@ def remove_expert(session: Session, *, team_id: str, user_id: str, now: datetime
     return person
 
 
-def set_capacity(session: Session, *, person: Person, max_concurrent: int, now: datetime) -> None:
-    if not 1 <= max_concurrent <= MAX_CAPACITY:
-        raise InvalidInput(f"Capacity must be between 1 and {MAX_CAPACITY}.")
-    person.max_concurrent = max_concurrent
-    person.updated_at = now
-
-
 def set_away(session: Session, *, team_id: str, user_id: str, until: datetime, now: datetime) -> Person:
     if until <= now:
         raise InvalidInput("That date is in the past: say when you will be back, e.g. `/presales away until Dec 3`.")
@@ -471,20 +464,33 @@ def match_experts(
     ]
 
 
-def is_eligible(session: Session, *, request: Request, person: Person) -> bool:
-    """May this person claim the request: they were offered it, or they are an active expert
-    with one of its skills (e.g. claiming from the experts channel)."""
-    if person.team_id != request.team_id or person.id == request.requester_id:
-        return False
-    offered = session.execute(
+def was_offered(session: Session, *, request: Request, person: Person) -> bool:
+    return session.execute(
         select(Offer.id).where(Offer.request_id == request.id, Offer.expert_id == person.id)
-    ).first()
-    if offered:
-        return True
-    if not person.is_expert:
+    ).first() is not None
+
+
+def is_eligible(session: Session, *, request: Request, person: Person) -> bool:
+    """May this person claim the request: an active expert of this workspace (not the requester)
+    who was offered it, or who has one of its skills (claiming from the experts channel).
+    Someone removed from the directory can no longer claim what they were once offered."""
+    if person.team_id != request.team_id or person.id == request.requester_id or not person.is_expert:
         return False
+    if was_offered(session, request=request, person=person):
+        return True
     wanted = {s.id for s in request.skills}
     return any(es.skill_id in wanted for es in person.skills)
+
+
+def set_own_skills(session: Session, *, team_id: str, user_id: str, skills: Sequence[tuple[str, SkillLevel]],
+                   max_concurrent: int, now: datetime) -> Person:
+    """An expert edits their own skills and capacity. Joining the directory is a manager's call
+    (`/presales expert add`), so nobody makes themselves an expert."""
+    person = get_person(session, team_id=team_id, user_id=user_id)
+    if person is None or not person.is_expert:
+        raise NotAllowed("Only experts in the directory edit their skills. "
+                         "Ask a manager to add you: `/presales expert add @you kubernetes, security`.")
+    return set_expert(session, team_id=team_id, user_id=user_id, skills=skills, max_concurrent=max_concurrent, now=now)
 
 
 # ---------------------------------------------------------------- CSV import / export

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -364,13 +364,46 @@ def plan_offers(session: Session, *, request: Request, matches: Sequence[directo
     return offers
 
 
+OFFER_SEND_LEASE = timedelta(minutes=2)
+SLOT_LEASE = timedelta(minutes=2)
+PENDING = "pending:"
+
+
+def start_sending(session: Session, *, offer_id: int, now: datetime) -> bool:
+    """Take the right to post this offer's DM (one process at a time; a dead one's lease runs out)."""
+    return bool(session.execute(
+        update(Offer)
+        .where(Offer.id == offer_id, Offer.ts.is_(None), Offer.failed_at.is_(None),
+               or_(Offer.sending_until.is_(None), Offer.sending_until < now))
+        .values(sending_until=now + OFFER_SEND_LEASE)
+        .execution_options(synchronize_session=False)
+    ).rowcount)
+
+
 def record_offer_sent(session: Session, *, offer_id: int, channel_id: str, ts: str, now: datetime) -> None:
     session.execute(
         update(Offer)
         .where(Offer.id == offer_id)
         .values(channel_id=channel_id, ts=ts, sent_at=func.coalesce(Offer.sent_at, now), failed_at=None, error=None,
-                attempts=Offer.attempts + 1)
+                sending_until=None, attempts=Offer.attempts + 1)
     )
+
+
+def reserve_post(session: Session, *, request_id: int, column: str, now: datetime) -> bool:
+    """Take the right to make the first post of the status message (``status_ts``) or the
+    experts-channel post (``experts_post_ts``): a placeholder, so two flows never both post."""
+    col = getattr(Request, column)
+    stale = f"{PENDING}{int((now - SLOT_LEASE).timestamp()):011d}"
+    return bool(session.execute(
+        update(Request)
+        .where(Request.id == request_id, or_(col.is_(None), and_(col.startswith(PENDING), col < stale)))
+        .values({column: f"{PENDING}{int(now.timestamp()):011d}"})
+        .execution_options(synchronize_session=False)
+    ).rowcount)
+
+
+def is_placeholder(ts: str | None) -> bool:
+    return bool(ts) and ts.startswith(PENDING)
 
 
 def record_offer_failed(session: Session, *, offer_id: int, error: str, now: datetime) -> None:
@@ -382,13 +415,11 @@ def record_offer_failed(session: Session, *, offer_id: int, error: str, now: dat
 
 
 def record_status_message(session: Session, *, request_id: int, channel: str | None, ts: str | None, error: str | None) -> None:
-    values: dict = {"status_error": error[:64] if error else None}
-    if ts:
-        values.update(status_channel=channel, status_ts=ts)
+    values: dict = {"status_error": error[:64] if error else None, "status_ts": ts, "status_channel": channel}
     session.execute(update(Request).where(Request.id == request_id).values(**values))
 
 
-def record_experts_post(session: Session, *, request_id: int, channel: str, ts: str) -> None:
+def record_experts_post(session: Session, *, request_id: int, channel: str, ts: str | None) -> None:
     session.execute(
         update(Request).where(Request.id == request_id).values(experts_post_channel=channel, experts_post_ts=ts)
     )
@@ -472,7 +503,3 @@ def list_open(session: Session, *, team_id: str, limit: int = 20) -> tuple[list[
 
 def offers_of(session: Session, *, request_id: int) -> list[Offer]:
     return list(session.scalars(select(Offer).where(Offer.request_id == request_id).order_by(Offer.rank, Offer.id)))
-
-
-def requester_of(request: Request) -> Person:
-    return request.requester

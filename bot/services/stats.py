@@ -7,7 +7,8 @@ Definitions (the README repeats them; managers are judged on these):
 - *response rate*: responded / notified.
 - *time to respond*: ``responded_at - sent_at`` of responded offers; median and p90
   are linear-interpolated percentiles (PostgreSQL's percentile_cont).
-- *claims* / *declines*: first responses of that kind (also from the experts channel).
+- *claims*: requests the expert won (also after declining first, or from the experts channel);
+  *declines*: first responses that were a decline.
 - Per request: *time to first response* = first response - broadcast; *time to claim* =
   first claim - broadcast.
 The period holds an offer by ``coalesce(sent_at, responded_at)`` and a request by ``broadcast_at``.
@@ -83,7 +84,7 @@ def response_figures(
             *group,
             func.count(Offer.sent_at).label("notified"),
             func.sum(case((answered, 1), else_=0)).label("responded"),
-            func.sum(case((Offer.response == Response.CLAIM.value, 1), else_=0)).label("claims"),
+            func.count(Offer.claimed_at).label("claims"),
             func.sum(case((Offer.response == Response.DECLINE.value, 1), else_=0)).label("declines"),
         )
         .join(Person, Person.id == Offer.expert_id)

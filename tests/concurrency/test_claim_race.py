@@ -127,3 +127,26 @@ def test_same_expert_double_click(h):
     assert sum("You already claimed" in s for s in said) == 1
     threads_posted = [c for c in h.slack.calls_to("chat.postMessage") if c.params.get("thread_ts")]
     assert len(threads_posted) == 1
+
+
+def test_overlapping_broadcasts_send_each_dm_once_and_one_status_message(h):
+    """The web process is still fanning out when the scheduler's safety net re-drives the same
+    broadcast, and an expert claims in the middle: one DM each, one status message, and the
+    status message ends up telling the truth."""
+    h.person(AE)
+    experts = [h.expert(f"U0OVR{i:02d}") for i in range(12)]
+    h.slack.latency_for["chat.postMessage"] = 0.05
+    h.open_form(AE)
+    h.driver.submit_view(AE, "request_modal", h.request_values())  # queues the broadcast, not drained
+    request = h.last_request()
+    racers = [threading.Thread(target=h.deps.flows.broadcast, args=(request.id,)) for _ in range(2)]
+    [t.start() for t in racers]
+    [t.join(30) for t in racers]
+    h.drain()
+    for u in experts:
+        assert len(h.slack.dm_messages(u)) == 1, u
+    status_posts = [c for c in h.slack.calls_to("chat.postMessage") if c.params.get("channel") == "C0DEAL"
+                    and not c.params.get("thread_ts")]
+    assert len(status_posts) == 1
+    h.click(experts[3], Action.CLAIM, request.id)
+    assert f"Claimed by <@{experts[3]}>" in h.status_text(request.id)

@@ -103,7 +103,8 @@ def build_world(h, rng: random.Random, start: datetime, days: int = 21) -> World
                 sent = created + timedelta(seconds=rng.choice([0, 0, 1, 2]))
                 o = Offer(request_id=req.id, expert_id=e.id, rank=1, created_at=created, sent_at=sent, attempts=1)
                 roll = rng.random()
-                offer = {"expert": e.slack_user_id, "sent": sent, "response": None, "seconds": None}
+                offer = {"expert": e.slack_user_id, "sent": sent, "response": None, "seconds": None,
+                         "request": req.id, "claimed": False}
                 if roll < 0.7:
                     delay = timedelta(minutes=rng.choice([1, 2, 2, 5, 5, 30]))  # ties on purpose
                     o.responded_at = sent + delay
@@ -129,6 +130,11 @@ def build_world(h, rng: random.Random, start: datetime, days: int = 21) -> World
                 else:
                     claim_at = claim_offer.responded_at
                 req.claimed_by_id, req.claimed_at, req.first_claimed_at = claimer.id, claim_at, claim_at
+                won = session.scalar(select(Offer).where(Offer.request_id == req.id, Offer.expert_id == claimer.id))
+                won.claimed_at = claim_at  # also when the claimer had declined first
+                for rec in world.offers:
+                    if rec["request"] == req.id and rec["expert"] == claimer.slack_user_id:
+                        rec["claimed"] = True
                 record["claim_s"] = (claim_at - created).total_seconds()
                 record["claimer"] = claimer.slack_user_id
             if req.needs_brief and rng.random() < 0.7:
@@ -176,7 +182,7 @@ def expected(world: World, week: digest.Week, now: datetime) -> dict:
             if f["role"] == "ae" and f["claimer"] == e and week.start <= f["at"] < week.end:
                 outcomes[f["decided"]] = outcomes.get(f["decided"], 0) + 1
         per_expert[e] = {"notified": len(mine), "responded": len(times),
-                         "claims": sum(1 for o in mine if o["response"] == "claim"),
+                         "claims": sum(1 for o in mine if o["claimed"]),
                          "declines": sum(1 for o in mine if o["response"] == "decline"),
                          "median": quantile(times, 0.5), "hours": hours, "outcomes": outcomes}
     needing = [r for r in reqs if r["needs_brief"]]

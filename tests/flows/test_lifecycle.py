@@ -166,3 +166,60 @@ def test_experts_channel_post_follows_the_request(make_harness):
     h.click("U0EXP1", Action.CLAIM, request.id)
     post = h.slack.message("C0EXPERTS", request.experts_post_ts)
     assert "Claimed by <@U0EXP1>" in str(post["blocks"]) and "offer_claim" not in str(post["blocks"])
+
+
+def test_nobody_makes_themselves_an_expert(h):
+    """Skills are self-service for experts only; joining the directory is a manager's call."""
+    h.person(AE)
+    h.expert("U0EXP1")
+    h.submit_request(AE)
+    request = h.last_request()
+    assert "Only experts in the directory" in h.said(h.command("U0RANDO", "skills"))
+    values = {str(Block.EXPERT_SKILLS): {"value": signing.plain_text_input("kubernetes:expert")},
+              str(Block.CAPACITY): {"value": {"type": "number_input", "value": "3"}}}
+    reply = h.driver.submit_view("U0RANDO", View.SKILLS, values)
+    assert reply.json["response_action"] == "push" and "Only experts" in str(reply.json["view"])
+    refused = h.driver.action("U0RANDO", Action.CLAIM, str(request.id), block_id=Block.OFFER_ACTIONS)
+    h.drain()
+    assert "not offered to you" in h.said(refused)
+    h.command("U0EXP1", "skills")  # an expert can
+    assert h.slack.opened_views[-1]["callback_id"] == View.SKILLS
+
+
+def test_a_removed_expert_cannot_claim_what_they_were_offered(h):
+    h.person(AE)
+    h.expert("U0EXP1")
+    h.expert("U0EXP2")
+    h.submit_request(AE)
+    request = h.last_request()
+    h.command(ADMIN, "expert remove <@U0EXP1|x>")
+    reply = h.click("U0EXP1", Action.CLAIM, request.id)
+    assert "not offered to you" in h.said(reply)
+    assert h.last_request().status == RequestStatus.OPEN
+
+
+def test_a_claim_after_a_decline_counts_as_a_claim(h):
+    h.person(AE)
+    h.expert("U0EXP1")
+    h.submit_request(AE)
+    request = h.last_request()
+    h.click("U0EXP1", Action.DECLINE, request.id)
+    h.driver.submit_view("U0EXP1", View.DECLINE, {Block.REASON: {"value": signing.plain_text_input("busy")}})
+    h.drain()
+    h.click("U0EXP1", Action.CLAIM, request.id)
+    said = h.said(h.command("U0EXP1", "stats"))
+    assert "claims 1 · declines 1" in said
+
+
+def test_only_people_working_on_a_request_read_its_brief(h):
+    h.person(AE)
+    h.expert("U0EXP1", "kubernetes")
+    h.submit_request(AE)
+    request = h.last_request()
+    h.expert("U0LATE", "kubernetes")  # has the skill, was never offered this request
+    reply = h.driver.action("U0LATE", Action.VIEW_BRIEF, str(request.id), block_id="b")
+    h.drain()
+    assert "for the people working on it" in h.said(reply)
+    ok = h.driver.action("U0EXP1", Action.VIEW_BRIEF, str(request.id), block_id="b")
+    h.drain()
+    assert h.slack.opened_views[-1]["callback_id"] == View.BRIEF_VIEW and ok.status == 200

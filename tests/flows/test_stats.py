@@ -61,6 +61,7 @@ def seed(h, rng: random.Random, *, experts=6, requests=40):
                     kind = "claim" if not claimed and roll < 0.3 else "decline"
                     claimed = claimed or kind == "claim"
                     offer.response = kind
+                    offer.claimed_at = offer.responded_at if kind == "claim" else None
                     e["times"].append(delay.total_seconds())
                     e["claims" if kind == "claim" else "declines"] += 1
                 session.add(offer)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 15000
+READONLY = "presales_readonly"
 
 
 def is_sqlite(url_or_engine: str | Engine) -> bool:
@@ -73,7 +74,9 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # pragma: no cover - exercised by every test
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front; readers (Database.read) never need it.
+        readonly = connection.get_execution_options().get(READONLY, False)
+        connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -83,6 +86,8 @@ class Database:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, echo=echo)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self.read_sessionmaker = sessionmaker(self.engine.execution_options(**{READONLY: True}),
+                                              expire_on_commit=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -101,9 +106,20 @@ class Database:
         finally:
             session.close()
 
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only unit of work: on SQLite a plain BEGIN, so it never waits for or blocks
+        writers. Anything written in it is rolled back."""
+        session = self.read_sessionmaker()
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
     def ping(self) -> bool:
         try:
-            with self.engine.connect() as conn:
+            with self.engine.execution_options(**{READONLY: True}).connect() as conn:
                 conn.execute(text("SELECT 1"))
             return True
         except SQLAlchemyError as exc:

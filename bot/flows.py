@@ -37,6 +37,7 @@ from models import DueNotice, NoticeKind, NoticeState, Offer, Person, Request, R
 log = logging.getLogger(__name__)
 
 PROFILE_MAX_AGE = timedelta(days=1)
+PROFILE_RETRY = timedelta(minutes=10)
 
 
 @dataclass
@@ -75,7 +76,9 @@ class Flows:
         profiles = self.work.map(ask, stale) if parallel else [ask(p) for p in stale]
         with self.db.session() as session:
             for person, profile in profiles:
-                if profile is None:
+                if profile is None:  # Slack said no (or nothing): try again in 10 minutes, not every time
+                    directory.update_profile(session, person_id=person.id, tz=None, name=None, email=None,
+                                             now=now - PROFILE_MAX_AGE + PROFILE_RETRY)
                     continue
                 directory.update_profile(session, person_id=person.id, tz=profile.tz, name=profile.name,
                                          email=profile.email, now=now)
@@ -88,6 +91,15 @@ class Flows:
         with self.db.session() as session:
             person = directory.ensure_person(session, team_id=team_id, user_id=user_id, now=clock.now())
         return self.refresh_profiles([person]).get(person.id) or self.settings.timezone
+
+    def cached_timezone(self, team_id: str, user_id: str) -> str:
+        """For the ack path and before views.open: the stored timezone, no Slack call. A stale
+        one is refreshed in the background for next time."""
+        with self.db.session() as session:
+            person = directory.get_person(session, team_id=team_id, user_id=user_id)
+        if person is None or directory.people_needing_profile([person], now=clock.now(), max_age=PROFILE_MAX_AGE):
+            self.work.submit(self.timezone_of, team_id, user_id)
+        return (person.tz if person is not None else None) or self.settings.timezone
 
     def _tz(self, person: Person | None) -> str:
         return (person.tz if person is not None else None) or self.settings.timezone
@@ -377,7 +389,7 @@ class Flows:
             if opened:
                 home.seen(session, person=person, now=now)
         tz = self.refresh_profiles([person]).get(person.id) or self.settings.timezone
-        with self.db.session() as session:
+        with self.db.read() as session:
             person = session.get(Person, person.id)
             data = home.load(session, person=person, admins=self.settings.admins, now=now)
         headline = None
@@ -395,7 +407,7 @@ class Flows:
     # ------------------------------------------------------------ the weekly digest
 
     def digest_data(self, team_id: str, week: digest.Week) -> digest.DigestData:
-        with self.db.session() as session:
+        with self.db.read() as session:
             return digest.compute(session, team_id=team_id, week=week, due_before=self.policy.brief_due_before,
                                   now=clock.now())
 

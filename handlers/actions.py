@@ -130,7 +130,7 @@ def view_brief(ack, body, respond, context):
     if brief is None:
         answer(d, respond, caller, replies.text_reply(f"Request #{request.id} has no brief yet."))
         return
-    tz = d.flows.timezone_of(caller.team_id, caller.user_id)
+    tz = d.flows.cached_timezone(caller.team_id, caller.user_id)
     _open(d, respond, caller, body, brief_ui.view(request, brief, tz))
 
 
@@ -139,7 +139,7 @@ def snooze(ack, body, respond, context):
     d, caller = deps_of(context), Caller.of(body)
     minutes = 30 if _action_id(body) == Action.SNOOZE_30 else 60
     notice_id = parse_request_value(_value(body))  # the same strict positive-id rule
-    tz = d.flows.timezone_of(caller.team_id, caller.user_id)
+    tz = d.flows.cached_timezone(caller.team_id, caller.user_id)
     with d.db.session() as session:
         again = due.snooze(session, notice_id=notice_id, team_id=caller.team_id, user_id=caller.user_id,
                            minutes=minutes, tz=tz, now=clock.now())
@@ -163,7 +163,7 @@ def new_request(ack, body, respond, context):
     """Home's New request: the same form as `/presales`; updates come to the AE's DM."""
     ack()
     d, caller = deps_of(context), Caller.of(body)
-    tz = d.flows.timezone_of(caller.team_id, caller.user_id)
+    tz = d.flows.cached_timezone(caller.team_id, caller.user_id)
     _open(d, respond, caller, body, request_modal.build(Prefill(), private_metadata=request_modal_metadata(None),
                                                         tz_label=tz))
 
@@ -184,7 +184,7 @@ def send_digest(ack, body, respond, context):
     with d.db.session() as session:
         directory.require_manager(session, team_id=caller.team_id, user_id=caller.user_id, admins=d.settings.admins)
         person = directory.ensure_person(session, team_id=caller.team_id, user_id=caller.user_id, now=clock.now())
-    tz = d.flows.timezone_of(caller.team_id, caller.user_id)
+    tz = d.flows.cached_timezone(caller.team_id, caller.user_id)
     week = digest.parse_week("last", tz=tz, now=clock.now())
     d.work.submit(d.flows.send_digest, person, week)
     answer(d, respond, caller, replies.text_reply(f"The digest for {week.label} is on its way to your DM."))

@@ -93,9 +93,10 @@ def open_request_form(cmd: Cmd, text: str) -> None:
 
 def list_open(cmd: Cmd) -> None:
     tz = cmd.deps.flows.timezone_of(cmd.caller.team_id, cmd.caller.user_id)
-    with cmd.session() as session:
+    with cmd.deps.db.read() as session:
         rows, total = requests_service.list_open(session, team_id=cmd.caller.team_id)
-        cmd.reply(replies.open_requests_reply(rows, total, tz=tz))
+        reply = replies.open_requests_reply(rows, total, tz=tz)
+    cmd.reply(reply)  # Slack calls never inside a transaction
 
 
 def cancel(cmd: Cmd) -> None:
@@ -183,9 +184,10 @@ def manager(cmd: Cmd) -> None:
 def show_directory(cmd: Cmd) -> None:
     tz = cmd.deps.flows.timezone_of(cmd.caller.team_id, cmd.caller.user_id)
     skill = cmd.args.strip() or None
-    with cmd.session() as session:
+    with cmd.deps.db.read() as session:
         entries = directory.directory(session, team_id=cmd.caller.team_id, skill=skill, now=clock.now())
-        cmd.reply(replies.directory_reply(entries, skill=skill and directory.normalize_skill(skill), tz=tz))
+        reply = replies.directory_reply(entries, skill=skill and directory.normalize_skill(skill), tz=tz)
+    cmd.reply(reply)
 
 
 def skills(cmd: Cmd) -> None:
@@ -236,22 +238,11 @@ def show_stats(cmd: Cmd) -> None:
     until = clock.now() + timedelta(seconds=1)  # "now" included
     since = until - period
     tz = d.flows.timezone_of(caller.team_id, caller.user_id)
-    with cmd.session() as session:
-        roles = directory.roles_of(session, team_id=caller.team_id, user_id=caller.user_id, admins=cmd.admins)
-        if target and target != caller.user_id and not roles.can_manage:
-            raise NotAllowed("Only managers can see someone else's figures. `/presales stats` shows yours.")
-        who = target or (None if roles.can_manage else caller.user_id)
-        single = None
-        if who:
-            person = directory.ensure_person(session, team_id=caller.team_id, user_id=who, now=until)
-            figures = stats.response_figures(session, team_id=caller.team_id, since=since, until=until,
-                                             expert_ids=[person.id]).get(person.id, stats.ResponseFigures())
-            single = (who, figures)
-        team = rows = None
-        if roles.can_manage and not target:
-            team = stats.team_figures(session, team_id=caller.team_id, since=since, until=until)
-            rows = stats.expert_table(session, team_id=caller.team_id, since=since, until=until, limit=40)
-        cmd.reply(replies.stats_reply(team=team, rows=rows or [], single=single, since=since, until=until, tz=tz))
+    with d.db.read() as session:
+        view = stats.for_viewer(session, team_id=caller.team_id, viewer_user_id=caller.user_id, target_user_id=target,
+                                admins=cmd.admins, since=since, until=until)
+        reply = replies.stats_reply(team=view.team, rows=view.rows, single=view.single, since=since, until=until, tz=tz)
+    cmd.reply(reply)
 
 
 def send_digest(cmd: Cmd) -> None:

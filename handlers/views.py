@@ -39,7 +39,7 @@ def submit_request(ack, body, view, context):
     channel_id = parse_request_modal_metadata(view.get("private_metadata"))
     draft = request_modal.read(_values(view))
     brief_draft = brief_ui.read(_values(view))
-    tz = d.flows.timezone_of(caller.team_id, caller.user_id)
+    tz = d.flows.cached_timezone(caller.team_id, caller.user_id)
     errors: dict[str, str] = {}
     clean_brief = None
     with d.db.session() as session:
@@ -69,7 +69,7 @@ def submit_brief(ack, body, view, context):
     d, caller = deps_of(context), Caller.of(body)
     now = clock.now()
     request_id = parse_request_metadata(view.get("private_metadata"))
-    tz = d.flows.timezone_of(caller.team_id, caller.user_id)
+    tz = d.flows.cached_timezone(caller.team_id, caller.user_id)
     with d.db.session() as session:
         request = requests_service.get(session, request_id=request_id, team_id=caller.team_id)
         try:
@@ -124,7 +124,7 @@ def submit_outcome(ack, body, view, context):
     d, caller = deps_of(context), Caller.of(body)
     request_id = parse_request_metadata(view.get("private_metadata"))
     decided, next_step, new_date = notices.read_outcome(_values(view))
-    tz = d.flows.timezone_of(caller.team_id, caller.user_id)
+    tz = d.flows.cached_timezone(caller.team_id, caller.user_id)
     with d.db.session() as session:
         try:
             followups.record_outcome(session, request_id=request_id, team_id=caller.team_id, user_id=caller.user_id,
@@ -140,7 +140,7 @@ def submit_hours(ack, body, view, context):
     d, caller = deps_of(context), Caller.of(body)
     request_id = parse_request_metadata(view.get("private_metadata"))
     prep, meeting = notices.read_hours(_values(view))
-    tz = d.flows.timezone_of(caller.team_id, caller.user_id)
+    tz = d.flows.cached_timezone(caller.team_id, caller.user_id)
     with d.db.session() as session:
         try:
             followups.record_hours(session, request_id=request_id, team_id=caller.team_id, user_id=caller.user_id,

@@ -22,6 +22,8 @@ from datetime import datetime
 from sqlalchemy import and_, case, func, select, true
 from sqlalchemy.orm import Session
 
+from bot.errors import NotAllowed
+from bot.services import directory
 from bot.services.sql import PercentileSpec, elapsed_ms, percentile_columns
 from models import Offer, Person, Request, Response
 
@@ -185,3 +187,32 @@ def expert_table(session: Session, *, team_id: str, since: datetime, until: date
         )
     )
     return rows[:limit]
+
+
+@dataclass(frozen=True)
+class StatsView:
+    single: tuple[str, ResponseFigures] | None
+    team: TeamFigures | None
+    rows: list[ExpertRow]
+
+
+def for_viewer(session: Session, *, team_id: str, viewer_user_id: str, target_user_id: str | None,
+               admins: frozenset[str], since: datetime, until: datetime) -> StatsView:
+    """What `/presales stats [@someone]` may show this viewer: their own figures; managers
+    also anyone's, and the team with every expert."""
+    roles = directory.roles_of(session, team_id=team_id, user_id=viewer_user_id, admins=admins)
+    if target_user_id and target_user_id != viewer_user_id and not roles.can_manage:
+        raise NotAllowed("Only managers can see someone else's figures. `/presales stats` shows yours.")
+    who = target_user_id or (None if roles.can_manage else viewer_user_id)
+    single = None
+    if who:
+        person = directory.get_person(session, team_id=team_id, user_id=who)
+        figures = ResponseFigures()
+        if person is not None:
+            figures = response_figures(session, team_id=team_id, since=since, until=until,
+                                       expert_ids=[person.id]).get(person.id, ResponseFigures())
+        single = (who, figures)
+    if roles.can_manage and not target_user_id:
+        return StatsView(single, team_figures(session, team_id=team_id, since=since, until=until),
+                         expert_table(session, team_id=team_id, since=since, until=until, limit=40))
+    return StatsView(single, None, [])

@@ -109,12 +109,12 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A read-only unit of work: on SQLite a plain BEGIN, so it never waits for or blocks
-        writers. Anything written in it is rolled back."""
+        writers. Nothing written in it is committed (closing rolls the transaction back
+        without expiring what was loaded)."""
         session = self.read_sessionmaker()
         try:
             yield session
         finally:
-            session.rollback()
             session.close()
 
     def ping(self) -> bool:

@@ -26,6 +26,7 @@ class Work:
         self._pending = 0
         self._idle = threading.Condition()
         self._closed = False
+        self.failures: list[str] = []  # "name: ExceptionType (ref)", for monitoring and tests
 
     def submit(self, fn: Callable[..., object], *args, **kwargs) -> Future:
         """Run ``fn`` in the background; an exception is logged with a reference id."""
@@ -37,9 +38,11 @@ class Work:
         def run():
             try:
                 return fn(*args, **kwargs)
-            except Exception:
+            except Exception as exc:
                 ref = uuid.uuid4().hex[:8]
-                log.exception("background work %s failed (ref %s)", getattr(fn, "__name__", fn), ref)
+                name = getattr(fn, "__name__", str(fn))
+                log.exception("background work %s failed (ref %s)", name, ref)
+                self.failures.append(f"{name}: {type(exc).__name__} ({ref})")
                 return None
             finally:
                 with self._idle:

@@ -72,10 +72,12 @@ class Harness:
 
     def close(self) -> None:
         self.drain()
+        failures = list(self.deps.work.failures)
         self.server.shutdown()
         self.server.server_close()
         self.deps.work.shutdown(timeout=5)
         self.db.dispose()
+        assert not failures, f"background work raised: {failures}"
 
     # ---------------------------------------------------------------- waiting
 

@@ -104,7 +104,9 @@ def on_error(error: Exception, body: dict, context, respond) -> BoltResponse | N
     elif isinstance(error, SQLAlchemyError):
         log.warning("database error: %s", type(error).__name__)
     body = body if isinstance(body, dict) else {}
-    if body.get("type") == "view_submission":
+    ack = context.get("ack") if context else None
+    acked = getattr(ack, "response", None) is not None
+    if body.get("type") == "view_submission" and not acked:  # the modal is still open: answer in it
         if isinstance(error, InvalidInput) and error.fields:
             return BoltResponse(status=200, body=json.dumps({"response_action": "errors", "errors": error.fields}),
                                 headers={"content-type": ["application/json"]})

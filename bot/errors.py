@@ -7,6 +7,15 @@ ephemeral message or inline modal errors. Their text is written for the user.
 from __future__ import annotations
 
 
+def quote(text: str | None, limit: int = 40) -> str:
+    """User text inside an error message: clipped, and with &, <, > escaped (Slack mrkdwn),
+    so an error can never ping `<!here>` or fake a mention."""
+    value = (text or "").strip()
+    if len(value) > limit:
+        value = value[: limit - 1] + "…"
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 class PresalesError(Exception):
     """Base class: ``str(exc)`` is safe to show to the user."""
 

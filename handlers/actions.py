@@ -6,7 +6,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot import clock
-from bot.services import briefs, claims, digest, directory, due
+from bot.services import briefs, claims, digest, directory, due, followups
 from bot.services import requests as requests_service
 from bot.services.claims import Outcome
 from bot.slack.blocks import brief as brief_ui
@@ -74,8 +74,9 @@ def decline(ack, body, respond, context):
     ack()
     d, caller = deps_of(context), Caller.of(body)
     request_id = parse_request_value(_value(body))
-    with d.db.session() as session:
-        request = requests_service.get(session, request_id=request_id, team_id=caller.team_id)
+    with d.db.read() as session:
+        request = claims.check_can_respond(session, request_id=request_id, team_id=caller.team_id,
+                                           user_id=caller.user_id)
     if not request.is_open:
         answer(d, respond, caller, replies.text_reply(f"Request #{request.id} is already {request.status}."))
         return
@@ -150,10 +151,11 @@ def followup(ack, body, respond, context):
     ack()
     d, caller = deps_of(context), Caller.of(body)
     request_id = parse_request_value(_value(body))
-    with d.db.session() as session:
-        request = requests_service.get(session, request_id=request_id, team_id=caller.team_id)
-    metadata = request_metadata(request.id)
     outcome = _action_id(body) == Action.FOLLOWUP_OUTCOME
+    with d.db.read() as session:
+        request = followups.check_can_answer(session, request_id=request_id, team_id=caller.team_id,
+                                             user_id=caller.user_id, role="ae" if outcome else "expert")
+    metadata = request_metadata(request.id)
     view = notices.outcome_modal(request, private_metadata=metadata) if outcome else \
         notices.hours_modal(request, private_metadata=metadata)
     _open(d, respond, caller, body, view)

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot import clock
-from bot.errors import Conflict, InvalidInput, NotAllowed
+from bot.errors import Conflict, InvalidInput, NotAllowed, quote
 from bot.services import directory, due, history
 from bot.slack.ids import Block
 from models import AttendeeRole, Brief, BriefAttendee, BriefEdit, Person, Request, RequestStatus
@@ -58,6 +58,7 @@ class CleanBrief:
     problem: str
     show: str
     attendees: list[tuple[str, AttendeeRole]]
+    attendees_text: str
     decision: str
     decision_by: date
     call_to_action: str | None
@@ -79,7 +80,7 @@ def parse_attendees(text: str) -> list[tuple[str, AttendeeRole]]:
         role = next((r for pattern, r in _ROLE_WORDS if pattern.search(line)), None)
         if role is None:
             raise InvalidInput(
-                f"Line {number} ('{line[:40]}'): add the role — decision maker, influencer, technical evaluator or user."
+                f"Line {number} ('{quote(line)}'): add the role — decision maker, influencer, technical evaluator or user."
             )
         name = line
         for pattern, _ in _ROLE_WORDS:
@@ -135,8 +136,8 @@ def validate(draft: BriefDraft, *, meeting_at: datetime | None, tz: str | None, 
         optional[name] = _answer(errors, block, getattr(draft, name), what=name, required=False)
     if errors:
         raise InvalidInput(fields=errors)
-    clean = CleanBrief(problem=problem, show=show, attendees=attendees, decision=decision,
-                       decision_by=draft.decision_by, **optional)
+    clean = CleanBrief(problem=problem, show=show, attendees=attendees, attendees_text=draft.attendees.strip(),
+                       decision=decision, decision_by=draft.decision_by, **optional)
     clean.snapshot = {
         "problem": problem, "show": show, "decision": decision, "decision_by": draft.decision_by.isoformat(),
         "attendees": [[name, role.value] for name, role in attendees], **optional,
@@ -199,6 +200,9 @@ def check_viewable(session: Session, *, request: Request, user_id: str, policy: 
 def save(session: Session, *, request: Request, clean: CleanBrief, editor_user_id: str, policy: "due.Policy",
          now: datetime) -> Saved:
     """Create or edit the brief (until the meeting starts), keeping who changed it and when."""
+    # One writer per request at a time (PostgreSQL row lock; SQLite's BEGIN IMMEDIATE already is):
+    # two first saves become a save and an edit, never a duplicate or a half-replaced attendee list.
+    session.execute(select(Request.id).where(Request.id == request.id).with_for_update())
     editor = check_editable(session, request=request, user_id=editor_user_id, policy=policy, now=now)
     brief = get(session, request_id=request.id)
     first = brief is None
@@ -208,6 +212,7 @@ def save(session: Session, *, request: Request, clean: CleanBrief, editor_user_i
         session.add(brief)
     brief.problem, brief.show, brief.decision = clean.problem, clean.show, clean.decision
     brief.decision_by = clean.decision_by
+    brief.attendees_text = clean.attendees_text
     brief.call_to_action, brief.competitors, brief.links = clean.call_to_action, clean.competitors, clean.links
     brief.updated_at, brief.updated_by_id = now, editor.id
     brief.attendees.clear()

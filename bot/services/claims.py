@@ -76,6 +76,15 @@ def _record_response(session: Session, *, request: Request, expert: Person, resp
     return False
 
 
+def check_can_respond(session: Session, *, request_id: int, team_id: str, user_id: str) -> Request:
+    """The request, if this person may claim or decline it (checked before a modal opens)."""
+    request = requests_service.get(session, request_id=request_id, team_id=team_id)
+    person = directory.get_person(session, team_id=team_id, user_id=user_id)
+    if person is None or not directory.is_eligible(session, request=request, person=person):
+        raise NotAllowed(f"Request #{request.id} was not offered to you.")
+    return request
+
+
 def claim(session: Session, *, request_id: int, team_id: str, expert_user_id: str, policy: due.Policy,
           now: datetime) -> Result:
     request, expert = _load(session, request_id=request_id, team_id=team_id, expert_user_id=expert_user_id, now=now)

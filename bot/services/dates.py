@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from dateutil import parser as du_parser
 
 from bot import clock
-from bot.errors import InvalidInput
+from bot.errors import InvalidInput, quote
 
 _FILLER = re.compile(r"\b(on|at|by|the|this|next|until|till|til)\b", re.IGNORECASE)
 _RELATIVE = re.compile(r"\b(today|tonight|tomorrow|tmrw|tmr)\b", re.IGNORECASE)
@@ -61,7 +61,7 @@ def parse_when(text: str, *, tz: str | None, now: datetime, default_time: time =
             first = datetime.combine(base_day, time(0))
             second = datetime.combine(other_day, time(0))
     except (ValueError, OverflowError, TypeError):
-        raise InvalidInput(f"I could not read '{raw}' as a date. Try `Dec 3`, `Tue 3pm` or `2026-12-03 15:00`.") from None
+        raise InvalidInput(f"I could not read '{quote(raw)}' as a date. Try `Dec 3`, `Tue 3pm` or `2026-12-03 15:00`.") from None
     if first.tzinfo is not None:
         raise InvalidInput("Leave the timezone out: times are read in your own Slack timezone.")
     has_time = bool(re.search(r"\d\s*[:h.]\s*\d|\d\s*(am|pm)\b|noon|midnight", cleaned, re.I)) or first.time() != time(0)

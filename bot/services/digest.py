@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import clock
-from bot.errors import InvalidInput
+from bot.errors import InvalidInput, quote
 from bot.services.sql import PercentileSpec, elapsed_ms, percentile_columns
 from bot.services.stats import ResponseFigures, response_figures
 from models import (
@@ -91,7 +91,7 @@ def parse_week(text: str | None, *, tz: str, now: datetime) -> Week:
         return week_of(today, tz)
     match = _WEEK.match(raw)
     if not match:
-        raise InvalidInput(f"'{text.strip()[:30]}' is not a week: use `last`, `this` or an ISO week like 2026-W47.")
+        raise InvalidInput(f"'{quote(text, 30)}' is not a week: use `last`, `this` or an ISO week like 2026-W47.")
     year, number = int(match.group(1)), int(match.group(2))
     try:
         monday = date.fromisocalendar(year, number, 1)

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import clock
-from bot.errors import InvalidInput, NotAllowed, NotFound
+from bot.errors import InvalidInput, NotAllowed, NotFound, quote
 from bot.services.sql import elapsed_ms
 from models import ExpertSkill, Offer, Person, Request, RequestStatus, Skill, SkillLevel
 
@@ -41,10 +41,10 @@ def normalize_skill(raw: str) -> str:
     if not name:
         raise InvalidInput("A skill name cannot be empty.")
     if len(name) > SKILL_MAX:
-        raise InvalidInput(f"Skill names are at most {SKILL_MAX} characters; '{name[:20]}…' has {len(name)}.")
+        raise InvalidInput(f"Skill names are at most {SKILL_MAX} characters; '{quote(name, 20)}' has {len(name)}.")
     if not _SKILL_CHARS.match(name):
         raise InvalidInput(
-            f"'{name[:SKILL_MAX]}' is not a skill name: use letters, digits, spaces and + # . / & - only."
+            f"'{quote(name)}' is not a skill name: use letters, digits, spaces and + # . / & - only."
         )
     return name
 
@@ -56,7 +56,7 @@ def parse_level(raw: str | None) -> SkillLevel:
     for level in SkillLevel:
         if level.value.startswith(text) and len(text) >= 3:
             return level
-    raise InvalidInput(f"'{raw.strip()}' is not a level: use learning, proficient or expert.")
+    raise InvalidInput(f"'{quote(raw)}' is not a level: use learning, proficient or expert.")
 
 
 def parse_skill_list(text: str) -> list[tuple[str, SkillLevel]]:
@@ -173,7 +173,7 @@ def get_person(session: Session, *, team_id: str, user_id: str) -> Person | None
 def ensure_person(session: Session, *, team_id: str, user_id: str, now: datetime) -> Person:
     """The person row for a Slack user, created on first sight (safe under concurrency)."""
     if not _USER_ID.match(user_id or ""):
-        raise InvalidInput(f"'{user_id}' is not a Slack user ID.")
+        raise InvalidInput(f"'{quote(user_id)}' is not a Slack user ID.")
     person = get_person(session, team_id=team_id, user_id=user_id)
     if person is not None:
         return person
@@ -273,7 +273,7 @@ def set_expert(
     if max_concurrent is not None and not 1 <= max_concurrent <= MAX_CAPACITY:
         raise InvalidInput(f"Capacity must be between 1 and {MAX_CAPACITY} concurrent requests.")
     if tz is not None and clock.zone(tz, fallback="").key != tz:
-        raise InvalidInput(f"'{tz}' is not a timezone like Europe/Berlin.")
+        raise InvalidInput(f"'{quote(tz)}' is not a timezone like Europe/Berlin.")
     person = ensure_person(session, team_id=team_id, user_id=user_id, now=now)
     ids = _skill_ids(session, [name for name, _ in skills], now=now, create=True)
     wanted = {ids[name]: level.value for name, level in skills}

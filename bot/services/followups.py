@@ -41,6 +41,16 @@ def _store(session: Session, row: FollowUp, *, request: Request, tz: str | None)
     return row
 
 
+def check_can_answer(session: Session, *, request_id: int, team_id: str, user_id: str, role: str) -> Request:
+    """The request, if this person is the one to answer its follow-up (before the modal opens)."""
+    request = requests_service.get(session, request_id=request_id, team_id=team_id)
+    person = directory.get_person(session, team_id=team_id, user_id=user_id)
+    owner = request.requester_id if role == "ae" else request.claimed_by_id
+    if person is None or person.id != owner:
+        raise NotAllowed("Only the AE who asked records the outcome, and only the expert who took it logs hours.")
+    return request
+
+
 def record_outcome(session: Session, *, request_id: int, team_id: str, user_id: str, decided: str | None,
                    next_step: str, new_date: date | None, tz: str | None, now: datetime) -> FollowUp:
     request = requests_service.get(session, request_id=request_id, team_id=team_id)

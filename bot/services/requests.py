@@ -347,7 +347,9 @@ def create(
 
 
 def plan_offers(session: Session, *, request: Request, matches: Sequence[directory.Match], now: datetime) -> list[Offer]:
-    """Offer rows for matches that do not have one yet (one per request and expert)."""
+    """Offer rows for matches that do not have one yet (one per request and expert). The
+    request row is locked first, so two broadcasts of one request plan one after the other."""
+    session.execute(select(Request.id).where(Request.id == request.id).with_for_update())
     have = set(session.scalars(select(Offer.expert_id).where(Offer.request_id == request.id)))
     offers = []
     for rank, match in enumerate(matches, start=1):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import threading
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 
@@ -150,3 +150,38 @@ def test_overlapping_broadcasts_send_each_dm_once_and_one_status_message(h):
     assert len(status_posts) == 1
     h.click(experts[3], Action.CLAIM, request.id)
     assert f"Claimed by <@{experts[3]}>" in h.status_text(request.id)
+
+
+def test_two_first_brief_saves_at_once_make_one_brief_and_two_edits(h):
+    """Review finding: brief saving was read-then-write; the request row is locked now."""
+    from bot.services import briefs
+    from models import Brief, BriefEdit
+
+    h.person(AE)
+    h.expert("U0EXP1")
+    h.submit_request(AE, brief=False)
+    request = h.last_request()
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def save(show: str) -> None:
+        draft = briefs.BriefDraft(problem="The customer misses their batch SLA every month-end.", show=show,
+                                  attendees="Jane Doe - decision maker", decision="Pick a vendor for 2027 renewal",
+                                  decision_by=(request.meeting_at + timedelta(days=7)).date())
+        clean = briefs.validate(draft, meeting_at=request.meeting_at, tz="UTC", now=clock.now())
+        barrier.wait()
+        try:
+            with h.db.session() as session:
+                req = session.get(Request, request.id)
+                briefs.save(session, request=req, clean=clean, editor_user_id=AE, policy=h.deps.policy,
+                            now=clock.now())
+        except Exception as exc:  # noqa: BLE001 - the test reports it
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=save, args=(f"Show the failover story, version {i}.",)) for i in range(2)]
+    [t.start() for t in threads]
+    [t.join(30) for t in threads]
+    assert errors == []
+    with h.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Brief)) == 1
+        assert session.scalar(select(func.count()).select_from(BriefEdit)) == 2

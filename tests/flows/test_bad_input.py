@@ -245,3 +245,10 @@ def test_sql_and_shell_metacharacters_are_just_text(h):
     reply = h.command(ADMIN, "directory kubernetes'; DROP TABLE people; --")
     assert "not a skill name" in h.said(reply)
     assert count(h, Person) >= 1
+
+
+def test_error_messages_quote_user_text_without_pinging(h):
+    said = h.said(h.command("U0EXP1", "away until <!here> <@U123>"))
+    assert "could not read" in said and "<!here>" not in said and "&lt;!here&gt;" in said
+    said = h.said(h.command(ADMIN, "expert add <@U0BOB|bob> <!channel>:guru"))
+    assert "<!channel>" not in said

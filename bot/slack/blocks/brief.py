@@ -44,9 +44,10 @@ def _text_input(block: BlockId, label: str, hint: str, initial: str | None, *, o
 
 
 def attendees_text(brief: Brief | None) -> str:
+    """What the AE typed (shown back in the edit form as it was)."""
     if brief is None:
         return ""
-    return "\n".join(f"{a.name} - {AttendeeRole(a.role).label}" for a in brief.attendees)
+    return brief.attendees_text or "\n".join(f"{a.name} - {AttendeeRole(a.role).label}" for a in brief.attendees)
 
 
 def inputs(brief: Brief | None, *, optional: bool) -> list[Block]:
@@ -141,14 +142,14 @@ def _answer_blocks(title: str, text: str | None) -> list[Block]:
 
 def view(request: Request, brief: Brief, tz: str | None) -> View:
     """The whole brief, read-only (the View brief button)."""
-    attendees = "\n".join(f"• {escape_clip(a.name, 200)} — {AttendeeRole(a.role).label}" for a in brief.attendees)
+    attendees = "\n".join(f"• {a.name} — {AttendeeRole(a.role).label}" for a in brief.attendees)
     blocks: list[Block] = [
         HeaderBlock(text=plain(f"Brief · request #{request.id}")),
         SectionBlock(text=md(f"*Account* {escape_clip(request.account, 200)} · "
                              f"*Meeting* {format_when(request.when, tz)}")),
         *_answer_blocks("Problem and hoped-for gain", brief.problem),
         *_answer_blocks("Show or cover", brief.show),
-        SectionBlock(text=md(f"*Who attends*\n{attendees}"[:3000])),
+        *_answer_blocks("Who attends", attendees),
         SectionBlock(text=md(f"*Decision after the meeting*\n{escape_clip(brief.decision, 2800)}\n"
                              f"*By* {brief.decision_by:%a %d %b %Y}")),
         *_answer_blocks("Call to action", brief.call_to_action),

@@ -75,9 +75,3 @@ def to_local(moment: datetime, tz_name: str | None, fallback: str = "UTC") -> da
 def local_midnight(day: date, tz_name: str | None) -> datetime:
     """The UTC instant of 00:00 on ``day`` in ``tz_name``."""
     return datetime.combine(day, time(0), zone(tz_name)).astimezone(UTC)
-
-
-def ensure_utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime: give a timezone")
-    return moment.astimezone(UTC)

@@ -38,9 +38,3 @@ class NotAllowed(PresalesError):
 
 class Conflict(PresalesError):
     """The thing moved on (already claimed, cancelled, ...)."""
-
-
-class AlreadyClaimed(Conflict):
-    def __init__(self, message: str, claimed_by_user_id: str | None = None) -> None:
-        self.claimed_by_user_id = claimed_by_user_id
-        super().__init__(message)

@@ -13,9 +13,9 @@ from bot.errors import InvalidInput
 from bot.services import briefs, claims, directory, followups
 from bot.services import requests as requests_service
 from bot.slack.blocks import brief as brief_ui
-from bot.slack.blocks import forms, notices, replies, request_modal
-from bot.slack.ids import Block, View
-from bot.slack.payloads import Caller, parse_request_metadata, parse_request_modal_metadata
+from bot.slack.blocks import notices, replies, request_modal
+from bot.slack.ids import Field, View
+from bot.slack.payloads import Caller, FormState, parse_request_metadata, parse_request_modal_metadata
 from bot.slack.text import escape
 from handlers.context import deps_of
 
@@ -87,7 +87,7 @@ def submit_decline(ack, body, view, context):
     ack()
     d, caller = deps_of(context), Caller.of(body)
     request_id = parse_request_metadata(view.get("private_metadata"))
-    reason = forms.read_text(_values(view), Block.REASON)
+    reason = FormState(_values(view)).text(Field.REASON)
     with d.db.session() as session:
         result = claims.decline(session, request_id=request_id, team_id=caller.team_id, expert_user_id=caller.user_id,
                                 reason=reason, now=clock.now())
@@ -100,14 +100,15 @@ def submit_decline(ack, body, view, context):
 def submit_skills(ack, body, view, context):
     d, caller = deps_of(context), Caller.of(body)
     values = _values(view)
-    capacity_text = forms.read_text(values, Block.CAPACITY).strip()
+    form = FormState(values)
+    capacity_text = form.text(Field.CAPACITY).strip()
     errors: dict[str, str] = {}
     try:
-        skills = directory.parse_skill_list(forms.read_text(values, Block.EXPERT_SKILLS))
+        skills = directory.parse_skill_list(form.text(Field.EXPERT_SKILLS))
     except InvalidInput as exc:
-        errors[Block.EXPERT_SKILLS.value] = str(exc)
+        errors[Field.EXPERT_SKILLS.value] = str(exc)
     if not capacity_text.isdigit() or not 1 <= int(capacity_text) <= directory.MAX_CAPACITY:
-        errors[Block.CAPACITY.value] = f"A whole number from 1 to {directory.MAX_CAPACITY}."
+        errors[Field.CAPACITY.value] = f"A whole number from 1 to {directory.MAX_CAPACITY}."
     if errors:
         ack(response_action="errors", errors=errors)
         return

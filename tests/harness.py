@@ -21,7 +21,7 @@ from bot.app import build_deps
 from bot.config import Settings
 from bot.db import Database
 from bot.services import directory
-from bot.slack.ids import Action, Block, View
+from bot.slack.ids import Action, Block, Field, View
 from bot.web import create_app
 from models import Offer, Request
 from tests.fakes import signing as d
@@ -144,16 +144,16 @@ class Harness:
         if meeting_at == "default":
             meeting_at = clock.now() + timedelta(days=3)
         values = {
-            Block.KIND: {"value": d.static_select(kind)},
-            Block.SKILLS: {Action.SKILL_SELECT: {"type": "multi_external_select",
+            Field.KIND: {"value": d.static_select(kind)},
+            Field.SKILLS: {Action.SKILL_SELECT: {"type": "multi_external_select",
                                                  "selected_options": [_option(s) for s in skills]}},
-            Block.ACCOUNT: {"value": d.plain_text_input(account)},
-            Block.MEETING_AT: {"value": d.datetimepicker(int(meeting_at.timestamp()) if meeting_at else None)},
-            Block.DURATION: {"value": d.static_select(str(duration) if duration else None)},
-            Block.NEEDED_BY: {"value": d.datetimepicker(int(needed_by.timestamp()) if needed_by else None)},
-            Block.URGENCY: {"value": d.static_select(urgency)},
-            Block.DESCRIPTION: {"value": d.plain_text_input(description)},
-            Block.CRM_URL: {"value": {"type": "url_text_input", "value": crm_url}},
+            Field.ACCOUNT: {"value": d.plain_text_input(account)},
+            Field.MEETING_AT: {"value": d.datetimepicker(int(meeting_at.timestamp()) if meeting_at else None)},
+            Field.DURATION: {"value": d.static_select(str(duration) if duration else None)},
+            Field.NEEDED_BY: {"value": d.datetimepicker(int(needed_by.timestamp()) if needed_by else None)},
+            Field.URGENCY: {"value": d.static_select(urgency)},
+            Field.DESCRIPTION: {"value": d.plain_text_input(description)},
+            Field.CRM_URL: {"value": {"type": "url_text_input", "value": crm_url}},
         }
         if brief:
             values.update(self.brief_values(**(brief if isinstance(brief, dict) else {}),
@@ -169,14 +169,14 @@ class Harness:
         if decision_by is None:
             decision_by = ((meeting_at or clock.now() + timedelta(days=3)) + timedelta(days=7)).date().isoformat()
         return {
-            Block.BRIEF_PROBLEM: {"value": d.plain_text_input(problem)},
-            Block.BRIEF_SHOW: {"value": d.plain_text_input(show)},
-            Block.BRIEF_ATTENDEES: {"value": d.plain_text_input(attendees)},
-            Block.BRIEF_DECISION: {"value": d.plain_text_input(decision)},
-            Block.BRIEF_DECISION_BY: {"value": {"type": "datepicker", "selected_date": decision_by or None}},
-            Block.BRIEF_CTA: {"value": d.plain_text_input(cta or None)},
-            Block.BRIEF_COMPETITORS: {"value": d.plain_text_input(competitors or None)},
-            Block.BRIEF_LINKS: {"value": d.plain_text_input(links or None)},
+            Field.BRIEF_PROBLEM: {"value": d.plain_text_input(problem)},
+            Field.BRIEF_SHOW: {"value": d.plain_text_input(show)},
+            Field.BRIEF_ATTENDEES: {"value": d.plain_text_input(attendees)},
+            Field.BRIEF_DECISION: {"value": d.plain_text_input(decision)},
+            Field.BRIEF_DECISION_BY: {"value": {"type": "datepicker", "selected_date": decision_by or None}},
+            Field.BRIEF_CTA: {"value": d.plain_text_input(cta or None)},
+            Field.BRIEF_COMPETITORS: {"value": d.plain_text_input(competitors or None)},
+            Field.BRIEF_LINKS: {"value": d.plain_text_input(links or None)},
         }
 
     def open_form(self, user_id: str = AE, text: str = "", *, channel_id: str = "C0DEAL") -> Reply:

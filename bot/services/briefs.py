@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from bot import clock
 from bot.errors import Conflict, InvalidInput, NotAllowed, quote
 from bot.services import directory, due, history
-from bot.slack.ids import Block
+from bot.services.fields import Field
 from models import AttendeeRole, Brief, BriefAttendee, BriefEdit, Person, Request, RequestStatus
 
 MIN_ANSWER = 20
@@ -111,28 +111,28 @@ def _answer(errors: dict, block: Block, text: str, *, what: str, required: bool 
 def validate(draft: BriefDraft, *, meeting_at: datetime | None, tz: str | None, now: datetime) -> CleanBrief:
     """Check every answer; InvalidInput carries one inline error per modal block."""
     errors: dict[str, str] = {}
-    problem = _answer(errors, Block.BRIEF_PROBLEM, draft.problem,
+    problem = _answer(errors, Field.BRIEF_PROBLEM, draft.problem,
                       what="the customer's problem and what they hope to gain from this meeting")
-    show = _answer(errors, Block.BRIEF_SHOW, draft.show, what="what we should show or cover")
-    decision = _answer(errors, Block.BRIEF_DECISION, draft.decision,
+    show = _answer(errors, Field.BRIEF_SHOW, draft.show, what="what we should show or cover")
+    decision = _answer(errors, Field.BRIEF_DECISION, draft.decision,
                        what="the decision the customer will make after the meeting")
     attendees: list[tuple[str, AttendeeRole]] = []
     try:
         attendees = parse_attendees(draft.attendees)
     except InvalidInput as exc:
-        errors[Block.BRIEF_ATTENDEES.value] = str(exc)
+        errors[Field.BRIEF_ATTENDEES.value] = str(exc)
     today = clock.to_local(now, tz).date()
     if draft.decision_by is None:
-        errors[Block.BRIEF_DECISION_BY.value] = "By when will the customer decide? Pick a date."
+        errors[Field.BRIEF_DECISION_BY.value] = "By when will the customer decide? Pick a date."
     elif draft.decision_by < today:
-        errors[Block.BRIEF_DECISION_BY.value] = "That date is in the past."
+        errors[Field.BRIEF_DECISION_BY.value] = "That date is in the past."
     elif meeting_at is not None and draft.decision_by < clock.to_local(meeting_at, tz).date():
-        errors[Block.BRIEF_DECISION_BY.value] = "The decision comes after the meeting: pick the meeting day or later."
+        errors[Field.BRIEF_DECISION_BY.value] = "The decision comes after the meeting: pick the meeting day or later."
     elif draft.decision_by > today + timedelta(days=731):
-        errors[Block.BRIEF_DECISION_BY.value] = "More than two years away? Pick the date the customer committed to."
+        errors[Field.BRIEF_DECISION_BY.value] = "More than two years away? Pick the date the customer committed to."
     optional = {}
-    for block, name in ((Block.BRIEF_CTA, "call_to_action"), (Block.BRIEF_COMPETITORS, "competitors"),
-                        (Block.BRIEF_LINKS, "links")):
+    for block, name in ((Field.BRIEF_CTA, "call_to_action"), (Field.BRIEF_COMPETITORS, "competitors"),
+                        (Field.BRIEF_LINKS, "links")):
         optional[name] = _answer(errors, block, getattr(draft, name), what=name, required=False)
     if errors:
         raise InvalidInput(fields=errors)
@@ -175,10 +175,9 @@ class Saved:
 
 def check_editable(session: Session, *, request: Request, user_id: str, policy: "due.Policy", now: datetime) -> Person:
     """The person who may write this brief now, or a readable refusal."""
-    editor = directory.ensure_person(session, team_id=request.team_id, user_id=user_id, now=now)
-    roles = directory.roles_of(session, team_id=request.team_id, user_id=user_id, admins=policy.admins)
-    if editor.id != request.requester_id and not roles.can_manage:
-        raise NotAllowed(f"Only the requester or a manager can write the brief of request #{request.id}.")
+    editor = directory.require_owner_or_manager(
+        session, team_id=request.team_id, owner_id=request.requester_id, user_id=user_id, admins=policy.admins,
+        now=now, refusal=f"Only the requester or a manager can write the brief of request #{request.id}.")
     if request.status in (RequestStatus.CANCELLED.value, RequestStatus.UNFILLED.value):
         raise Conflict(f"Request #{request.id} is {request.status}; its brief can no longer be edited.")
     if request.when is not None and now >= request.when:

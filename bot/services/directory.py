@@ -243,6 +243,15 @@ def require_manager(session: Session, *, team_id: str, user_id: str, admins: fro
     return roles
 
 
+def require_owner_or_manager(session: Session, *, team_id: str, owner_id: int, user_id: str,
+                             admins: frozenset[str], now: datetime, refusal: str) -> Person:
+    """The acting person, if they own the thing (the requester) or manage; else NotAllowed."""
+    actor = ensure_person(session, team_id=team_id, user_id=user_id, now=now)
+    if actor.id != owner_id and not roles_of(session, team_id=team_id, user_id=user_id, admins=admins).can_manage:
+        raise NotAllowed(refusal)
+    return actor
+
+
 def set_manager(
     session: Session, *, team_id: str, actor_user_id: str, user_id: str, admins: frozenset[str], grant: bool, now: datetime
 ) -> Person:

@@ -12,7 +12,7 @@ from bot import clock
 from bot.errors import Conflict, InvalidInput, NotAllowed
 from bot.services import directory, history
 from bot.services import requests as requests_service
-from bot.slack.ids import Block
+from bot.services.fields import Field
 from models import FollowUp, Request, RequestStatus
 
 DECISIONS = ("yes", "no", "not_yet")
@@ -59,11 +59,11 @@ def record_outcome(session: Session, *, request_id: int, team_id: str, user_id: 
         raise NotAllowed("Only the AE who asked for this meeting records its outcome.")
     errors = {}
     if decided not in DECISIONS:
-        errors[Block.OUTCOME_DECIDED.value] = "Pick one."
+        errors[Field.OUTCOME_DECIDED.value] = "Pick one."
     if new_date is not None and new_date < clock.to_local(now, tz).date():
-        errors[Block.OUTCOME_NEW_DATE.value] = "That date is in the past."
+        errors[Field.OUTCOME_NEW_DATE.value] = "That date is in the past."
     if len(next_step or "") > 2000:
-        errors[Block.OUTCOME_NEXT.value] = "Keep it under 2000 characters."
+        errors[Field.OUTCOME_NEXT.value] = "Keep it under 2000 characters."
     if errors:
         raise InvalidInput(fields=errors)
     _check(session, request=request, person_id=person.id, answered_at_tz=tz)
@@ -91,8 +91,8 @@ def record_hours(session: Session, *, request_id: int, team_id: str, user_id: st
     if person.id != request.claimed_by_id:
         raise NotAllowed("Only the expert who took this request logs its hours.")
     errors: dict[str, str] = {}
-    prep_hours = _hours(prep, Block.HOURS_PREP, errors)
-    meeting_hours = _hours(meeting, Block.HOURS_MEETING, errors)
+    prep_hours = _hours(prep, Field.HOURS_PREP, errors)
+    meeting_hours = _hours(meeting, Field.HOURS_MEETING, errors)
     if errors:
         raise InvalidInput(fields=errors)
     _check(session, request=request, person_id=person.id, answered_at_tz=tz)

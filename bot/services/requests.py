@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.services import briefs, directory, due, history
 from bot.services.dates import parse_when
-from bot.slack.ids import Block
+from bot.services.fields import Field
 from models import Offer, Person, Request, RequestKind, RequestStatus, Skill, Urgency
 
 ACCOUNT_MAX = 200
@@ -57,60 +57,60 @@ def validate(draft: Draft, *, now: datetime, max_lead: timedelta, known_skills: 
     errors: dict[str, str] = {}
     kinds = {k.value for k in RequestKind}
     if draft.kind not in kinds:
-        errors[Block.KIND] = "Pick what kind of help you need."
+        errors[Field.KIND] = "Pick what kind of help you need."
     skills = []
     for name in draft.skills:
         try:
             skills.append(directory.normalize_skill(name))
         except InvalidInput as exc:
-            errors[Block.SKILLS] = str(exc)
+            errors[Field.SKILLS] = str(exc)
     skills = list(dict.fromkeys(skills))
-    if not skills and Block.SKILLS not in errors:
-        errors[Block.SKILLS] = "Pick at least one skill."
+    if not skills and Field.SKILLS not in errors:
+        errors[Field.SKILLS] = "Pick at least one skill."
     elif len(skills) > MAX_SKILLS:
-        errors[Block.SKILLS] = f"Pick at most {MAX_SKILLS} skills."
-    elif known_skills is not None and Block.SKILLS not in errors:
+        errors[Field.SKILLS] = f"Pick at most {MAX_SKILLS} skills."
+    elif known_skills is not None and Field.SKILLS not in errors:
         unknown = [s for s in skills if s not in known_skills]
         if unknown:
-            errors[Block.SKILLS] = f"No expert lists '{unknown[0]}'. Pick skills from the list."
+            errors[Field.SKILLS] = f"No expert lists '{unknown[0]}'. Pick skills from the list."
     account = (draft.account or "").strip()
     if not account:
-        errors[Block.ACCOUNT] = "Name the account or opportunity."
+        errors[Field.ACCOUNT] = "Name the account or opportunity."
     elif len(account) > ACCOUNT_MAX:
-        errors[Block.ACCOUNT] = f"Keep the account name under {ACCOUNT_MAX} characters."
+        errors[Field.ACCOUNT] = f"Keep the account name under {ACCOUNT_MAX} characters."
     description = (draft.description or "").strip()
     if not description:
-        errors[Block.DESCRIPTION] = "Say what you need from the expert."
+        errors[Field.DESCRIPTION] = "Say what you need from the expert."
     elif len(description) > DESCRIPTION_MAX:
-        errors[Block.DESCRIPTION] = f"Keep it under {DESCRIPTION_MAX} characters ({len(description)} now)."
+        errors[Field.DESCRIPTION] = f"Keep it under {DESCRIPTION_MAX} characters ({len(description)} now)."
     crm = (draft.crm_url or "").strip() or None
     if crm and (len(crm) > CRM_MAX or not _URL.match(crm)):
-        errors[Block.CRM_URL] = "Give a full link starting with https://, or leave it empty."
+        errors[Field.CRM_URL] = "Give a full link starting with https://, or leave it empty."
     urgency = draft.urgency if draft.urgency in {u.value for u in Urgency} else None
     if urgency is None:
-        errors[Block.URGENCY] = "Pick normal or urgent."
+        errors[Field.URGENCY] = "Pick normal or urgent."
     meeting_at, needed_by, duration = draft.meeting_at, draft.needed_by, draft.duration_min
     needs_meeting = draft.kind in kinds and RequestKind(draft.kind).has_meeting
     if needs_meeting:
         if meeting_at is None:
-            errors[Block.MEETING_AT] = "When does the meeting start?"
+            errors[Field.MEETING_AT] = "When does the meeting start?"
         else:
             problem = _time_problem(meeting_at, now=now, max_lead=max_lead, what="The meeting")
             if problem:
-                errors[Block.MEETING_AT] = problem
+                errors[Field.MEETING_AT] = problem
         if duration is None:
             duration = DEFAULT_DURATION
         elif duration not in DURATIONS:
-            errors[Block.DURATION] = "Pick a duration from the list."
+            errors[Field.DURATION] = "Pick a duration from the list."
         needed_by = None
     elif draft.kind in kinds:
         moment = needed_by or meeting_at
         if moment is None:
-            errors[Block.NEEDED_BY] = "By when do you need it?"
+            errors[Field.NEEDED_BY] = "By when do you need it?"
         else:
             problem = _time_problem(moment, now=now, max_lead=max_lead, what="The deadline")
             if problem:
-                errors[Block.NEEDED_BY] = problem
+                errors[Field.NEEDED_BY] = problem
         needed_by, meeting_at, duration = moment, None, None
     if errors:
         raise InvalidInput(fields={str(k): v for k, v in errors.items()})
@@ -305,7 +305,7 @@ def create(
     requester = directory.ensure_person(session, team_id=team_id, user_id=requester_user_id, now=now)
     skills = list(session.scalars(select(Skill).where(Skill.name.in_(draft.skills))))
     if len(skills) != len(draft.skills):
-        raise InvalidInput(fields={Block.SKILLS.value: "One of these skills is no longer in the directory."})
+        raise InvalidInput(fields={Field.SKILLS.value: "One of these skills is no longer in the directory."})
     needs_brief = briefs.needs_brief(draft.kind, required_for=policy.brief_required_for)
     held = needs_brief and brief is None and policy.brief_policy == "hold"
     request = Request(
@@ -432,11 +432,9 @@ LIVE = (RequestStatus.HELD.value, RequestStatus.OPEN.value, RequestStatus.CLAIME
 
 def _owner_or_manager(session: Session, *, request: Request, actor_user_id: str, policy: due.Policy, now: datetime,
                       what: str) -> Person:
-    actor = directory.ensure_person(session, team_id=request.team_id, user_id=actor_user_id, now=now)
-    roles = directory.roles_of(session, team_id=request.team_id, user_id=actor_user_id, admins=policy.admins)
-    if actor.id != request.requester_id and not roles.can_manage:
-        raise NotAllowed(f"Only the requester or a manager can {what} request #{request.id}.")
-    return actor
+    return directory.require_owner_or_manager(
+        session, team_id=request.team_id, owner_id=request.requester_id, user_id=actor_user_id,
+        admins=policy.admins, now=now, refusal=f"Only the requester or a manager can {what} request #{request.id}.")
 
 
 def cancel(session: Session, *, request_id: int, team_id: str, actor_user_id: str, policy: due.Policy,

@@ -1,8 +1,10 @@
-"""Every action_id / callback_id / block_id the app uses, in one place."""
+"""Every action_id / callback_id / block_id the app uses, in one place (form fields: Field)."""
 
 from __future__ import annotations
 
 from enum import StrEnum
+
+from bot.services.fields import Field  # noqa: F401 - re-exported for the renderers
 
 
 class Action(StrEnum):
@@ -34,30 +36,7 @@ class View(StrEnum):
 
 
 class Block(StrEnum):
-    KIND = "kind"
-    SKILLS = "skills"
-    ACCOUNT = "account"
-    MEETING_AT = "meeting_at"
-    DURATION = "duration"
-    NEEDED_BY = "needed_by"
-    URGENCY = "urgency"
-    DESCRIPTION = "description"
-    CRM_URL = "crm_url"
-    REASON = "reason"
-    EXPERT_SKILLS = "expert_skills"
-    CAPACITY = "capacity"
-    BRIEF_PROBLEM = "brief_problem"
-    BRIEF_SHOW = "brief_show"
-    BRIEF_ATTENDEES = "brief_attendees"
-    BRIEF_DECISION = "brief_decision"
-    BRIEF_DECISION_BY = "brief_decision_by"
-    BRIEF_CTA = "brief_cta"
-    BRIEF_COMPETITORS = "brief_competitors"
-    BRIEF_LINKS = "brief_links"
-    OUTCOME_DECIDED = "outcome_decided"
-    OUTCOME_NEXT = "outcome_next"
-    OUTCOME_NEW_DATE = "outcome_new_date"
-    HOURS_PREP = "hours_prep"
-    HOURS_MEETING = "hours_meeting"
+    """Block ids of message parts (form fields are bot.services.fields.Field)."""
+
     OFFER_ACTIONS = "offer_actions"
     STATUS_ACTIONS = "status_actions"

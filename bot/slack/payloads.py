@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import date, datetime, timezone
 
 from bot.errors import NotFound
 
@@ -78,3 +79,45 @@ class Caller:
         channel = body.get("channel")
         channel_id = channel.get("id") if isinstance(channel, dict) else body.get("channel_id")
         return cls(team_id=str(team_id or ""), user_id=str(user_id or ""), channel_id=channel_id)
+
+
+class FormState:
+    """Typed, defensive reads of a submitted modal's ``state.values`` (one place for every
+    form): a missing block, a wrong type or a tampered value reads as empty, never raises."""
+
+    def __init__(self, values: object) -> None:
+        self.values = values if isinstance(values, dict) else {}
+
+    def element(self, block: str, action: str = "value") -> dict:
+        node = self.values.get(block, {})
+        item = node.get(action, {}) if isinstance(node, dict) else {}
+        return item if isinstance(item, dict) else {}
+
+    def text(self, block: str) -> str:
+        value = self.element(block).get("value")
+        return value if isinstance(value, str) else ""
+
+    def selected(self, block: str) -> str | None:
+        option = self.element(block).get("selected_option")
+        value = option.get("value") if isinstance(option, dict) else None
+        return value if isinstance(value, str) else None
+
+    def selected_many(self, block: str, action: str) -> list[str]:
+        options = self.element(block, action).get("selected_options") or []
+        return [o["value"] for o in options if isinstance(o, dict) and isinstance(o.get("value"), str)]
+
+    def date(self, block: str) -> date | None:
+        raw = self.element(block).get("selected_date")
+        try:
+            return date.fromisoformat(raw) if isinstance(raw, str) else None
+        except ValueError:
+            return None
+
+    def moment(self, block: str) -> datetime | None:
+        raw = self.element(block).get("selected_date_time")
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+            return None
+        try:
+            return datetime.fromtimestamp(int(raw), tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            return None

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from bot import clock
 from bot.services import briefs
-from bot.slack.ids import Action, Block, View
+from bot.slack.ids import Action, Field, View
 from models import Brief, BriefEdit, RequestStatus
 from tests.fakes import signing
 from tests.harness import ADMIN, AE
@@ -76,13 +76,13 @@ def test_types_without_a_brief_rule_are_never_held(h):
 @pytest.mark.parametrize(
     "fields, block, words",
     [
-        ({"problem": "   \n  "}, Block.BRIEF_PROBLEM, "Required"),
-        ({"show": "demo stuff"}, Block.BRIEF_SHOW, "20 characters"),
-        ({"attendees": "Jane Doe"}, Block.BRIEF_ATTENDEES, "add the role"),
-        ({"attendees": "\n".join(f"Person {i} - user" for i in range(50))}, Block.BRIEF_ATTENDEES, "more than 25"),
-        ({"decision_by": "2026-11-20"}, Block.BRIEF_DECISION_BY, "past"),
-        ({"decision_by": "2026-11-24"}, Block.BRIEF_DECISION_BY, "after the meeting"),
-        ({"decision": "x" * 2901}, Block.BRIEF_DECISION, "2900"),
+        ({"problem": "   \n  "}, Field.BRIEF_PROBLEM, "Required"),
+        ({"show": "demo stuff"}, Field.BRIEF_SHOW, "20 characters"),
+        ({"attendees": "Jane Doe"}, Field.BRIEF_ATTENDEES, "add the role"),
+        ({"attendees": "\n".join(f"Person {i} - user" for i in range(50))}, Field.BRIEF_ATTENDEES, "more than 25"),
+        ({"decision_by": "2026-11-20"}, Field.BRIEF_DECISION_BY, "past"),
+        ({"decision_by": "2026-11-24"}, Field.BRIEF_DECISION_BY, "after the meeting"),
+        ({"decision": "x" * 2901}, Field.BRIEF_DECISION, "2900"),
     ],
 )
 def test_thin_or_wrong_answers_get_inline_errors(h, fields, block, words):
@@ -105,7 +105,7 @@ def test_partial_brief_in_the_request_modal_is_refused_inline(h):
     values = h.request_values(brief={"show": "", "attendees": ""})
     reply = h.driver.submit_view(AE, View.REQUEST, values)
     assert reply.json["response_action"] == "errors"
-    assert set(reply.json["errors"]) == {Block.BRIEF_SHOW, Block.BRIEF_ATTENDEES}
+    assert set(reply.json["errors"]) == {Field.BRIEF_SHOW, Field.BRIEF_ATTENDEES}
 
 
 def test_edits_are_kept_with_who_and_when_and_only_owner_or_manager_may_edit(h):

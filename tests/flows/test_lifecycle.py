@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from bot import clock
-from bot.slack.ids import Action, Block, View
+from bot.slack.ids import Action, Block, Field, View
 from models import RequestStatus
 from tests.fakes import signing
 from tests.harness import ADMIN, AE
@@ -19,7 +19,7 @@ def test_decline_with_a_reason_is_recorded_and_claim_stays_possible(h):
     h.click("U0EXP1", Action.DECLINE, request.id)
     modal = h.slack.opened_views[-1]
     assert modal["callback_id"] == View.DECLINE
-    h.driver.submit_view("U0EXP1", View.DECLINE, {Block.REASON: {"value": signing.plain_text_input("On PTO")}})
+    h.driver.submit_view("U0EXP1", View.DECLINE, {Field.REASON: {"value": signing.plain_text_input("On PTO")}})
     h.drain()
     offer = h.offer(request.id, "U0EXP1")
     assert offer.response == "decline" and offer.decline_reason == "On PTO"
@@ -175,8 +175,8 @@ def test_nobody_makes_themselves_an_expert(h):
     h.submit_request(AE)
     request = h.last_request()
     assert "Only experts in the directory" in h.said(h.command("U0RANDO", "skills"))
-    values = {str(Block.EXPERT_SKILLS): {"value": signing.plain_text_input("kubernetes:expert")},
-              str(Block.CAPACITY): {"value": {"type": "number_input", "value": "3"}}}
+    values = {str(Field.EXPERT_SKILLS): {"value": signing.plain_text_input("kubernetes:expert")},
+              str(Field.CAPACITY): {"value": {"type": "number_input", "value": "3"}}}
     reply = h.driver.submit_view("U0RANDO", View.SKILLS, values)
     assert reply.json["response_action"] == "push" and "Only experts" in str(reply.json["view"])
     refused = h.driver.action("U0RANDO", Action.CLAIM, str(request.id), block_id=Block.OFFER_ACTIONS)
@@ -204,7 +204,7 @@ def test_a_claim_after_a_decline_counts_as_a_claim(h):
     h.submit_request(AE)
     request = h.last_request()
     h.click("U0EXP1", Action.DECLINE, request.id)
-    h.driver.submit_view("U0EXP1", View.DECLINE, {Block.REASON: {"value": signing.plain_text_input("busy")}})
+    h.driver.submit_view("U0EXP1", View.DECLINE, {Field.REASON: {"value": signing.plain_text_input("busy")}})
     h.drain()
     h.click("U0EXP1", Action.CLAIM, request.id)
     said = h.said(h.command("U0EXP1", "stats"))

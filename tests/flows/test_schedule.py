@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bot import clock
 from bot.services import due
-from bot.slack.ids import Action, Block, View
+from bot.slack.ids import Action, Field, View
 from models import DueNotice, FollowUp, NoticeKind, NoticeState, RequestStatus
 from tests.fakes import signing
 from tests.harness import ADMIN, AE
@@ -168,20 +168,20 @@ def test_follow_up_asks_the_ae_for_the_outcome_and_the_expert_for_hours_once(h):
     assert "How many hours" in h.slack.dm_messages("U0EXP1")[-1]["text"]
     h.driver.action(AE, Action.FOLLOWUP_OUTCOME, str(request.id), block_id="b")
     h.drain()
-    outcome = {Block.OUTCOME_DECIDED: {"value": {"type": "radio_buttons",
+    outcome = {Field.OUTCOME_DECIDED: {"value": {"type": "radio_buttons",
                                                  "selected_option": {"value": "not_yet", "text": {"type": "plain_text", "text": "Not yet"}}}},
-               Block.OUTCOME_NEXT: {"value": signing.plain_text_input("Security review next week")},
-               Block.OUTCOME_NEW_DATE: {"value": {"type": "datepicker", "selected_date": "2026-12-15"}}}
+               Field.OUTCOME_NEXT: {"value": signing.plain_text_input("Security review next week")},
+               Field.OUTCOME_NEW_DATE: {"value": {"type": "datepicker", "selected_date": "2026-12-15"}}}
     outcome = {str(k): v for k, v in outcome.items()}
     assert h.driver.submit_view(AE, View.OUTCOME, outcome).status == 200
     h.drain()
-    hours = {str(Block.HOURS_PREP): {"value": {"type": "number_input", "value": "2.5"}},
-             str(Block.HOURS_MEETING): {"value": {"type": "number_input", "value": "1"}}}
+    hours = {str(Field.HOURS_PREP): {"value": {"type": "number_input", "value": "2.5"}},
+             str(Field.HOURS_MEETING): {"value": {"type": "number_input", "value": "1"}}}
     h.driver.action("U0EXP1", Action.FOLLOWUP_HOURS, str(request.id), block_id="b")
     h.drain()
     assert h.driver.submit_view("U0EXP1", View.HOURS, hours).status == 200
     h.drain()
-    bad = h.driver.submit_view("U0EXP1", View.HOURS, {**hours, str(Block.HOURS_PREP): {"value": {"type": "number_input", "value": "-3"}}})
+    bad = h.driver.submit_view("U0EXP1", View.HOURS, {**hours, str(Field.HOURS_PREP): {"value": {"type": "number_input", "value": "-3"}}})
     assert bad.json["response_action"] == "errors"
     twice = h.driver.submit_view(AE, View.OUTCOME, outcome)
     assert twice.json["response_action"] == "push" and "already answered" in str(twice.json["view"])

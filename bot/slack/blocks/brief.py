@@ -3,8 +3,6 @@ and the short summary shown in DMs and reminders."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -21,8 +19,8 @@ from slack_sdk.models.views import View
 
 from bot.services.briefs import MAX_ANSWER, BriefDraft
 from bot.slack.blocks.common import md, plain
-from bot.slack.ids import Action, Block as BlockId, View as ViewId
-from bot.slack.payloads import request_value
+from bot.slack.ids import Action, Field, View as ViewId
+from bot.slack.payloads import FormState, request_value
 from bot.slack.text import escape, escape_clip, format_when
 from models import AttendeeRole, Brief, Request
 
@@ -53,48 +51,34 @@ def attendees_text(brief: Brief | None) -> str:
 def inputs(brief: Brief | None, *, optional: bool) -> list[Block]:
     """The brief's input blocks; ``optional`` in the request modal (a brief can come later)."""
     return [
-        _text_input(BlockId.BRIEF_PROBLEM, "The customer's problem, and what they hope to gain",
+        _text_input(Field.BRIEF_PROBLEM, "The customer's problem, and what they hope to gain",
                     "In your words. At least 20 characters.", brief.problem if brief else None, optional=optional),
-        _text_input(BlockId.BRIEF_SHOW, "What we should show or cover", "Use cases, must-see items.",
+        _text_input(Field.BRIEF_SHOW, "What we should show or cover", "Use cases, must-see items.",
                     brief.show if brief else None, optional=optional),
-        _text_input(BlockId.BRIEF_ATTENDEES, "Who attends from the customer",
+        _text_input(Field.BRIEF_ATTENDEES, "Who attends from the customer",
                     "One per line with the role: decision maker, influencer, technical evaluator or user.",
                     attendees_text(brief), optional=optional, placeholder="Jane Doe, CTO - decision maker"),
-        _text_input(BlockId.BRIEF_DECISION, "The decision they will make after the meeting",
+        _text_input(Field.BRIEF_DECISION, "The decision they will make after the meeting",
                     "E.g. 'pick a vendor for the platform renewal'.", brief.decision if brief else None,
                     optional=optional, multiline=False),
-        InputBlock(block_id=BlockId.BRIEF_DECISION_BY, label=plain("…and by when"), optional=optional,
+        InputBlock(block_id=Field.BRIEF_DECISION_BY, label=plain("…and by when"), optional=optional,
                    element=DatePickerElement(action_id="value",
                                              initial_date=brief.decision_by.isoformat() if brief else None)),
-        _text_input(BlockId.BRIEF_CTA, "The call to action we want at the end", "Optional.",
+        _text_input(Field.BRIEF_CTA, "The call to action we want at the end", "Optional.",
                     brief.call_to_action if brief else None, optional=True, multiline=False),
-        _text_input(BlockId.BRIEF_COMPETITORS, "Competitors in play", "Optional.",
+        _text_input(Field.BRIEF_COMPETITORS, "Competitors in play", "Optional.",
                     brief.competitors if brief else None, optional=True, multiline=False),
-        _text_input(BlockId.BRIEF_LINKS, "Links (CRM, notes)", "Optional.", brief.links if brief else None,
+        _text_input(Field.BRIEF_LINKS, "Links (CRM, notes)", "Optional.", brief.links if brief else None,
                     optional=True),
     ]
 
 
-def _value(values: dict, block: str) -> dict:
-    node = values.get(block, {}) if isinstance(values, dict) else {}
-    item = node.get("value", {}) if isinstance(node, dict) else {}
-    return item if isinstance(item, dict) else {}
-
-
 def read(values: dict) -> BriefDraft:
-    def text(block: BlockId) -> str:
-        value = _value(values, block).get("value")
-        return value if isinstance(value, str) else ""
-
-    raw_date = _value(values, BlockId.BRIEF_DECISION_BY).get("selected_date")
-    try:
-        decision_by = date.fromisoformat(raw_date) if isinstance(raw_date, str) else None
-    except ValueError:
-        decision_by = None
-    return BriefDraft(problem=text(BlockId.BRIEF_PROBLEM), show=text(BlockId.BRIEF_SHOW),
-                      attendees=text(BlockId.BRIEF_ATTENDEES), decision=text(BlockId.BRIEF_DECISION),
-                      decision_by=decision_by, call_to_action=text(BlockId.BRIEF_CTA),
-                      competitors=text(BlockId.BRIEF_COMPETITORS), links=text(BlockId.BRIEF_LINKS))
+    form = FormState(values)
+    return BriefDraft(problem=form.text(Field.BRIEF_PROBLEM), show=form.text(Field.BRIEF_SHOW),
+                      attendees=form.text(Field.BRIEF_ATTENDEES), decision=form.text(Field.BRIEF_DECISION),
+                      decision_by=form.date(Field.BRIEF_DECISION_BY), call_to_action=form.text(Field.BRIEF_CTA),
+                      competitors=form.text(Field.BRIEF_COMPETITORS), links=form.text(Field.BRIEF_LINKS))
 
 
 def modal(request: Request, brief: Brief | None, *, private_metadata: str) -> View:

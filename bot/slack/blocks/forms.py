@@ -7,7 +7,7 @@ from slack_sdk.models.views import View
 
 from bot.services.directory import MAX_CAPACITY
 from bot.slack.blocks.common import md, plain
-from bot.slack.ids import Block, View as ViewId
+from bot.slack.ids import Field, View as ViewId
 
 
 def decline_modal(request_id: int, *, private_metadata: str) -> View:
@@ -20,7 +20,7 @@ def decline_modal(request_id: int, *, private_metadata: str) -> View:
         private_metadata=private_metadata,
         blocks=[
             InputBlock(
-                block_id=Block.REASON,
+                block_id=Field.REASON,
                 label=plain(f"Why not request #{request_id}? (optional)"),
                 optional=True,
                 element=PlainTextInputElement(action_id="value", multiline=True, max_length=500,
@@ -39,7 +39,7 @@ def skills_modal(*, skills_text: str, capacity: int) -> View:
         close=plain("Cancel"),
         blocks=[
             InputBlock(
-                block_id=Block.EXPERT_SKILLS,
+                block_id=Field.EXPERT_SKILLS,
                 label=plain("Skills, each with an optional level"),
                 hint=plain("Comma-separated. Levels: learning, proficient (default), expert."),
                 element=PlainTextInputElement(action_id="value", multiline=True, max_length=2000,
@@ -47,7 +47,7 @@ def skills_modal(*, skills_text: str, capacity: int) -> View:
                                               placeholder=plain("kubernetes:expert, security, fintech:learning")),
             ),
             InputBlock(
-                block_id=Block.CAPACITY,
+                block_id=Field.CAPACITY,
                 label=plain("Requests you can carry at once"),
                 element=NumberInputElement(action_id="value", is_decimal_allowed=False, min_value=1,
                                            max_value=MAX_CAPACITY, initial_value=str(capacity)),
@@ -55,10 +55,3 @@ def skills_modal(*, skills_text: str, capacity: int) -> View:
             ContextBlock(elements=[md("Use `/presales away until Dec 3` when you are out.")]),
         ],
     )
-
-
-def read_text(values: dict, block: str) -> str:
-    node = values.get(block, {}) if isinstance(values, dict) else {}
-    item = node.get("value", {}) if isinstance(node, dict) else {}
-    value = item.get("value") if isinstance(item, dict) else None
-    return value if isinstance(value, str) else ""

@@ -21,8 +21,8 @@ from slack_sdk.models.views import View
 
 from bot.slack.blocks import brief as brief_ui
 from bot.slack.blocks.common import as_dicts, context, kind_label, md, plain
-from bot.slack.ids import Action, Block as BlockId, View as ViewId
-from bot.slack.payloads import request_value
+from bot.slack.ids import Action, Field, View as ViewId
+from bot.slack.payloads import FormState, request_value
 from bot.slack.text import channel_link, escape_clip, format_when, mention
 from models import Brief, Request
 
@@ -132,11 +132,11 @@ def outcome_modal(request: Request, *, private_metadata: str) -> View:
         close=plain("Cancel"), private_metadata=private_metadata,
         blocks=[
             SectionBlock(text=md(_title(request))),
-            InputBlock(block_id=BlockId.OUTCOME_DECIDED, label=plain("Did the customer make the decision?"),
+            InputBlock(block_id=Field.OUTCOME_DECIDED, label=plain("Did the customer make the decision?"),
                        element=RadioButtonsElement(action_id="value", options=options)),
-            InputBlock(block_id=BlockId.OUTCOME_NEXT, label=plain("Next step"), optional=True,
+            InputBlock(block_id=Field.OUTCOME_NEXT, label=plain("Next step"), optional=True,
                        element=PlainTextInputElement(action_id="value", multiline=True, max_length=2000)),
-            InputBlock(block_id=BlockId.OUTCOME_NEW_DATE, label=plain("New decision date"), optional=True,
+            InputBlock(block_id=Field.OUTCOME_NEW_DATE, label=plain("New decision date"), optional=True,
                        element=DatePickerElement(action_id="value")),
         ],
     )
@@ -151,30 +151,16 @@ def hours_modal(request: Request, *, private_metadata: str) -> View:
     return View(
         type="modal", callback_id=ViewId.HOURS, title=plain("Hours spent"), submit=plain("Save"),
         close=plain("Cancel"), private_metadata=private_metadata,
-        blocks=[SectionBlock(text=md(_title(request))), number(BlockId.HOURS_PREP, "Preparation (hours)"),
-                number(BlockId.HOURS_MEETING, "Meeting (hours)")],
+        blocks=[SectionBlock(text=md(_title(request))), number(Field.HOURS_PREP, "Preparation (hours)"),
+                number(Field.HOURS_MEETING, "Meeting (hours)")],
     )
 
 
-def _value(values: dict, block: str) -> dict:
-    node = values.get(block, {}) if isinstance(values, dict) else {}
-    item = node.get("value", {}) if isinstance(node, dict) else {}
-    return item if isinstance(item, dict) else {}
-
-
 def read_outcome(values: dict) -> tuple[str | None, str, date | None]:
-    option = _value(values, BlockId.OUTCOME_DECIDED).get("selected_option")
-    decided = option.get("value") if isinstance(option, dict) else None
-    next_step = _value(values, BlockId.OUTCOME_NEXT).get("value")
-    raw = _value(values, BlockId.OUTCOME_NEW_DATE).get("selected_date")
-    try:
-        new_date = date.fromisoformat(raw) if isinstance(raw, str) else None
-    except ValueError:
-        new_date = None
-    return decided, next_step if isinstance(next_step, str) else "", new_date
+    form = FormState(values)
+    return form.selected(Field.OUTCOME_DECIDED), form.text(Field.OUTCOME_NEXT), form.date(Field.OUTCOME_NEW_DATE)
 
 
 def read_hours(values: dict) -> tuple[str, str]:
-    prep = _value(values, BlockId.HOURS_PREP).get("value")
-    meeting = _value(values, BlockId.HOURS_MEETING).get("value")
-    return (prep if isinstance(prep, str) else ""), (meeting if isinstance(meeting, str) else "")
+    form = FormState(values)
+    return form.text(Field.HOURS_PREP), form.text(Field.HOURS_MEETING)

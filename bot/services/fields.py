@@ -1,0 +1,36 @@
+"""Names of the fields people fill in (request, brief, decline, skills, follow-up).
+
+The services key their inline errors by these names and the modals use them as block ids,
+so an error lands next to its field without the services knowing about Slack."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Field(StrEnum):
+    KIND = "kind"
+    SKILLS = "skills"
+    ACCOUNT = "account"
+    MEETING_AT = "meeting_at"
+    DURATION = "duration"
+    NEEDED_BY = "needed_by"
+    URGENCY = "urgency"
+    DESCRIPTION = "description"
+    CRM_URL = "crm_url"
+    REASON = "reason"
+    EXPERT_SKILLS = "expert_skills"
+    CAPACITY = "capacity"
+    BRIEF_PROBLEM = "brief_problem"
+    BRIEF_SHOW = "brief_show"
+    BRIEF_ATTENDEES = "brief_attendees"
+    BRIEF_DECISION = "brief_decision"
+    BRIEF_DECISION_BY = "brief_decision_by"
+    BRIEF_CTA = "brief_cta"
+    BRIEF_COMPETITORS = "brief_competitors"
+    BRIEF_LINKS = "brief_links"
+    OUTCOME_DECIDED = "outcome_decided"
+    OUTCOME_NEXT = "outcome_next"
+    OUTCOME_NEW_DATE = "outcome_new_date"
+    HOURS_PREP = "hours_prep"
+    HOURS_MEETING = "hours_meeting"

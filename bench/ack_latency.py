@@ -7,13 +7,13 @@ within 3 s; the target is p99(product) <= 1.3 x p99(bare) at 50 concurrent reque
 Two load shapes:
 - closed loop: 1, 10, 50 clients each keep one request in flight (sustained saturation:
   latency = clients / throughput once the server is CPU- or lock-bound);
-- bursts: 50 requests sent at the same moment, all answered, a pause, again (a peak such as
-  a whole team clicking at once, with the server idle in between).
+- bursts: 50 requests sent at the same moment, all answered; the next wave once the app's
+  post-ack work is done (a peak such as a whole team clicking at once, on an idle server).
 
 For `/presales` the notes also say how long after the command views.open reached Slack
 (a trigger_id is usable for ~3 s), taken from the fake's call log.
 
-    python -m bench.ack_latency [--concurrency 1,10,50] [--burst 50] [--requests 300] ...
+    python -m bench.ack_latency [--concurrency 1,10,50] [--burst 50] [--requests 150] ...
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ import time
 from dataclasses import dataclass
 
 from bench.common import (
-    BARE_APP, PRODUCT_APP, LoadResult, LoadSpec, ServerConfig, Stack, Summary, add_server_options, contract_notes,
-    ms, percentile, run_load, say, server_config, settle, table, users,
+    BARE_APP, PRODUCT_APP, LoadResult, LoadSpec, Sample, ServerConfig, Stack, Summary, add_server_options,
+    contract_notes, host, ms, percentile, run_load, say, server_config, settle, table, users,
 )
 
 SCENARIOS = {"command": "/presales (modal)", "claim": "Claim click"}
@@ -39,7 +39,6 @@ class Level:
     concurrency: int
     count: int
     warmup: int
-    pause: float = 0.0
 
 
 @dataclass
@@ -55,14 +54,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.ack_latency", description=__doc__.split("\n\n")[0])
     parser.add_argument("--concurrency", default="1,10,50",
                         help="closed-loop client counts, comma-separated; empty to skip (default 1,10,50)")
-    parser.add_argument("--requests", type=int, default=300,
-                        help="measured requests per closed-loop level, at least 12 x clients (default 300)")
+    parser.add_argument("--requests", type=int, default=150,
+                        help="measured requests per closed-loop level, at least 6 x clients (default 150)")
     parser.add_argument("--burst", default="50", help="burst sizes, comma-separated; empty to skip (default 50)")
-    parser.add_argument("--burst-requests", type=int, default=400,
-                        help="measured requests per burst size, whole waves (default 400)")
-    parser.add_argument("--burst-pause", type=float, default=1.0,
-                        help="seconds between waves, for the app's post-ack work to finish (default 1.0)")
-    parser.add_argument("--warmup", type=int, default=20, help="unmeasured requests before each level (default 20)")
+    parser.add_argument("--burst-requests", type=int, default=200,
+                        help="measured requests per burst size, whole waves after a warm-up wave (default 200)")
+    parser.add_argument("--warmup", type=int, default=20,
+                        help="unmeasured requests before each closed-loop level, at least one per client (default 20)")
     parser.add_argument("--scenarios", default="command,claim", help="command,claim (default both)")
     parser.add_argument("--apps", default="product,bare", help="product,bare (default both)")
     parser.add_argument("--latency", type=float, default=0.0, help="fake Slack latency per Web API call, s (default 0)")
@@ -75,8 +73,8 @@ def _ints(text: str) -> list[int]:
 
 
 def _levels(args: argparse.Namespace) -> list[Level]:
-    levels = [Level("closed", c, max(args.requests, 12 * c), max(args.warmup, 2 * c)) for c in _ints(args.concurrency)]
-    levels += [Level("burst", c, max(args.burst_requests, c), c, args.burst_pause) for c in _ints(args.burst)]
+    levels = [Level("closed", c, max(args.requests, 6 * c), max(args.warmup, c)) for c in _ints(args.concurrency)]
+    levels += [Level("burst", c, max(args.burst_requests, c), c) for c in _ints(args.burst)]
     return levels
 
 
@@ -94,6 +92,35 @@ def _views_open_note(stack: Stack, result: LoadResult) -> str:
     return note + (f"; {missing} command(s) never opened the modal" if missing else "")
 
 
+def _load(stack: Stack, url: str, scenario: str, level: Level, aes: list[str],
+          claims: list[tuple[int, str]]) -> LoadResult:
+    """One level. Closed loop: one load run. Bursts: one run per wave (the first one a warm-up),
+    each wave sent once the app has made no Slack call for 0.3 s, i.e. from an idle app."""
+
+    def spec(count: int, warmup: int, batch: list[tuple[int, str]], mode: str) -> LoadSpec:
+        out = LoadSpec(url=url, fake_base=stack.fake.base_url, mode=mode, concurrency=level.concurrency,
+                       count=count, warmup=warmup, pause=0.0, kind="command" if scenario == "command" else "action")
+        if scenario == "command":
+            out.users = aes
+        else:
+            out.users = [u for _, u in batch]
+            out.values = [str(r) for r, _ in batch]
+        return out
+
+    if level.mode == "closed":
+        return run_load(spec(level.count, level.warmup, claims, "closed"))
+    samples: list[Sample] = []
+    wall = 0.0
+    size = level.concurrency
+    for wave in range(1 + -(-level.count // size)):
+        settle(stack.fake, quiet=0.3, timeout=60)
+        result = run_load(spec(size, 0, claims[wave * size:(wave + 1) * size], "burst"))
+        if wave:  # wave 0 warms the app up
+            samples += result.samples
+            wall += result.wall
+    return LoadResult(samples, wall)
+
+
 def run(args: argparse.Namespace) -> str:
     levels = _levels(args)
     scenarios = [s for s in args.scenarios.split(",") if s in SCENARIOS]
@@ -104,31 +131,27 @@ def run(args: argparse.Namespace) -> str:
     with Stack(latency=args.latency, server=config, keep=args.keep, strict_fake=args.strict_fake) as stack:
         aes = stack.seed_people(users("AE", 50))
         experts = stack.seed_experts(users("EX", 20), "kubernetes:expert")
-        per_app = sum(lv.count + lv.warmup + lv.concurrency for lv in levels) if "claim" in scenarios else 0
+        sizes = [lv.count + lv.warmup + lv.concurrency for lv in levels]
+        per_app = sum(sizes) if "claim" in scenarios else 0
         say(f"ack_latency: seeding {len(experts)} experts and {per_app} open requests with offers")
-        claims = stack.seed_requests(per_app, requester=aes[0], skill="kubernetes", offers=3) if per_app else []
+        claims = stack.seed_requests(per_app, requesters=aes, skill="kubernetes", offers=3) if per_app else []
         for app in apps:
             server = stack.start(PRODUCT_APP if app == "product" else BARE_APP)
             try:
                 for scenario in scenarios:
                     offset = 0  # every Claim clicks a request nobody clicked before
-                    for level in levels:
-                        spec = LoadSpec(url=server.url, fake_base=stack.fake.base_url, mode=level.mode,
-                                        concurrency=level.concurrency, count=level.count, warmup=level.warmup,
-                                        pause=level.pause, kind="command" if scenario == "command" else "action")
-                        if scenario == "command":
-                            spec.users = aes
-                        else:
-                            size = level.count + level.warmup + level.concurrency
-                            batch = claims[offset:offset + size]
-                            offset += size
-                            spec.users = [u for _, u in batch]
-                            spec.values = [str(r) for r, _ in batch]
+                    for level, size in zip(levels, sizes):
+                        batch = claims[offset:offset + size]
+                        offset += size
                         say(f"ack_latency: {app} {scenario} {level.mode} x{level.concurrency} "
                             f"({level.warmup} warm-up + {level.count})")
-                        result = run_load(spec)
+                        began = time.monotonic()
+                        result = _load(stack, server.url, scenario, level, aes, batch)
                         rows.append(Row(app, scenario, level, Summary.of(result), result.throughput))
+                        loaded = time.monotonic()
                         settle(stack.fake, timeout=60)  # the next level starts with the app idle
+                        say(f"ack_latency:   {loaded - began:.1f}s, then {time.monotonic() - loaded:.1f}s "
+                            "until the app's post-ack work was done")
                         if app == "product" and scenario == "command":
                             notes.append(f"/presales {level.mode} x{level.concurrency}: "
                                          + _views_open_note(stack, result))
@@ -142,7 +165,8 @@ def _ratio_notes(rows: list[Row], mode: str) -> list[str]:
     out = []
     top = max((r.level.concurrency for r in rows if r.level.mode == mode), default=0)
     for scenario, label in SCENARIOS.items():
-        pick = {r.app: r for r in rows if r.scenario == scenario and r.level.mode == mode and r.level.concurrency == top}
+        pick = {r.app: r for r in rows
+                if r.scenario == scenario and r.level.mode == mode and r.level.concurrency == top}
         if "product" in pick and "bare" in pick and pick["bare"].summary.p99_ms > 0:
             ratio = pick["product"].summary.p99_ms / pick["bare"].summary.p99_ms
             verdict = "meets" if ratio <= TARGET_RATIO else "misses"
@@ -153,11 +177,10 @@ def _ratio_notes(rows: list[Row], mode: str) -> list[str]:
 
 def _report(rows: list[Row], notes: list[str], config: ServerConfig, args: argparse.Namespace) -> str:
     setup = (f"{config.describe()}, SQLite (WAL), fake Slack latency {args.latency * 1000:.0f} ms per call; "
-             "latency = time until the HTTP answer arrived at the client")
+             f"latency = time until the HTTP answer arrived at the client; {host()}")
     out = []
     for mode, title in (("closed", "Ack latency, closed loop (N clients, one request in flight each)"),
-                        ("burst", f"Ack latency, bursts (N requests at once, {args.burst_pause:g} s pause "
-                                  "between waves)")):
+                        ("burst", "Ack latency, bursts (N requests at once, each wave sent to an idle app)")):
         selected = [r for r in rows if r.level.mode == mode]
         if not selected:
             continue

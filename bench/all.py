@@ -25,9 +25,9 @@ BENCHES: dict[str, ModuleType] = {
 
 # Smaller runs for a quick look (about a minute in all); the defaults take about four.
 QUICK: dict[str, list[str]] = {
-    "ack_latency": ["--requests", "150", "--burst-requests", "150"],
+    "ack_latency": ["--requests", "100", "--concurrency", "1,50", "--burst-requests", "100"],
     "fanout": ["--repeat", "1"],
-    "ack_under_load": ["--duration", "5", "--actions", "claim"],
+    "ack_under_load": ["--duration", "5", "--drain", "15"],
 }
 
 

@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `python bench/x.py` as well as `python -m bench.x`
@@ -104,13 +104,15 @@ def _kill_all() -> None:
         kill_process(proc, grace=1.0)
 
 
-def _on_sigterm(signum: int, _frame: object) -> None:
+def _on_sigterm(signum: int, _frame: object) -> None:  # SIGTERM, SIGHUP
     raise SystemExit(128 + signum)  # unwinds through every finally, then atexit runs
 
 
 atexit.register(_kill_all)
 if threading.current_thread() is threading.main_thread():
     signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGHUP, _on_sigterm)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C works even if started with SIGINT ignored
 
 
 def popen(args: Sequence[str], *, env: Mapping[str, str], log: Path | None = None,
@@ -334,9 +336,10 @@ class Stack:
                                              now=now)
         return users
 
-    def seed_requests(self, count: int, *, requester: str, skill: str, offers: int = 3) -> list[tuple[int, str]]:
-        """Open requests with Offer rows (no DM sent yet) through the services.
-        Returns ``(request_id, user_id of an expert who may claim it)``; experts rotate."""
+    def seed_requests(self, count: int, *, requesters: Sequence[str], skill: str,
+                      offers: int = 3) -> list[tuple[int, str]]:
+        """Open requests with Offer rows (no DM sent yet) through the services, requesters
+        and experts taking turns. Returns ``(request_id, user_id of an expert who may claim it)``."""
         from bot import clock
         from bot.services import directory
         from bot.services import requests as requests_service
@@ -348,7 +351,7 @@ class Stack:
             pool: list[Any] = []
             for i in range(count):
                 created = requests_service.create(
-                    session, team_id=TEAM, requester_user_id=requester, channel_id=DEAL_CHANNEL,
+                    session, team_id=TEAM, requester_user_id=requesters[i % len(requesters)], channel_id=DEAL_CHANNEL,
                     draft=_draft(skill, now), source_key=None, now=now, **extra)
                 if not pool:
                     pool = directory.match_experts(session, request=created.request, now=now)
@@ -397,36 +400,59 @@ def _draft(skill: str, now: Any) -> Any:
     return requests_service.validate(draft, now=now, max_lead=timedelta(days=365), known_skills={skill})
 
 
+# The request modal as Slack echoes it back: callback_id, block_id -> action_id -> value.
+# Literal strings on purpose: they are the wire contract with Slack (bot/slack/ids.py,
+# bot/services/fields.py), and a renamed id shows up as a rejected submission, not a crash.
+REQUEST_MODAL = "request_modal"
+SKILL_SELECT = "skills_select"
+
+
 def request_values(*, skills: Sequence[str], account: str = "Bench Corp", kind: str = KIND,
                    days_ahead: int = 3, description: str = "Benchmark: show the failover story") -> dict[str, Any]:
     """``state.values`` of a filled-in request modal (the shape Slack submits)."""
-    from bot.slack.ids import Action, Block
-
     due = int(time.time()) + days_ahead * 86400
     due -= due % 1800
     option = lambda s: {"text": {"type": "plain_text", "text": s}, "value": s}  # noqa: E731
     return {
-        Block.KIND.value: {"value": static_select(kind)},
-        Block.SKILLS.value: {Action.SKILL_SELECT.value: {"type": "multi_external_select",
-                                                         "selected_options": [option(s) for s in skills]}},
-        Block.ACCOUNT.value: {"value": plain_text_input(account)},
-        Block.MEETING_AT.value: {"value": datetimepicker(None)},
-        Block.DURATION.value: {"value": static_select(None)},
-        Block.NEEDED_BY.value: {"value": datetimepicker(due)},
-        Block.URGENCY.value: {"value": static_select("normal")},
-        Block.DESCRIPTION.value: {"value": plain_text_input(description)},
-        Block.CRM_URL.value: {"value": {"type": "url_text_input", "value": None}},
+        "kind": {"value": static_select(kind)},
+        "skills": {SKILL_SELECT: {"type": "multi_external_select", "selected_options": [option(s) for s in skills]}},
+        "account": {"value": plain_text_input(account)},
+        "meeting_at": {"value": datetimepicker(None)},
+        "duration": {"value": static_select(None)},
+        "needed_by": {"value": datetimepicker(due)},
+        "urgency": {"value": static_select("normal")},
+        "description": {"value": plain_text_input(description)},
+        "crm_url": {"value": {"type": "url_text_input", "value": None}},
     }
 
 
 def submit_request(driver: SlackDriver, user: str, skill: str) -> Any:
     """Submit the request modal as Slack would; a unique view id each time (the app
     de-duplicates replays by view id)."""
-    from bot.slack.ids import View
-
-    return driver.submit_view(user, View.REQUEST.value, request_values(skills=[skill]),
+    return driver.submit_view(user, REQUEST_MODAL, request_values(skills=[skill]),
                               view_id=f"VB{secrets.token_hex(5).upper()}",
                               private_metadata=json.dumps({"c": DEAL_CHANNEL}))
+
+
+def wait_for_calls(fake: FakeSlack, predicate: Callable[[Any], bool], *, count: int, timeout: float,
+                   poll: float = 0.005) -> tuple[list[Any], float | None]:
+    """Wait until ``count`` calls match; returns (matching calls, time.monotonic() when the last
+    one was seen, or None on timeout). Unlike ``FakeSlack.wait_for`` this scans only the calls
+    that are new since the last poll and never holds the fake's lock while scanning, so
+    waiting on a long call log does not slow the fake down."""
+    deadline = time.monotonic() + timeout
+    matches: list[Any] = []
+    seen = 0
+    while True:
+        calls = fake.calls  # a copy, taken under the fake's lock
+        matches.extend(c for c in calls[seen:] if predicate(c))
+        seen = len(calls)
+        now = time.monotonic()
+        if len(matches) >= count:
+            return matches, now
+        if now >= deadline:
+            return matches, None
+        time.sleep(poll)
 
 
 def dm_counter(fake: FakeSlack, users: Iterable[str], since: float) -> Any:
@@ -521,7 +547,8 @@ class Load:
         finally:
             kill_process(self.proc, grace=0.5)
         if self.proc.returncode != 0:
-            raise RuntimeError(f"load generator failed ({self.proc.returncode}):\n{err.decode(errors='replace')[-3000:]}")
+            tail = err.decode(errors="replace")[-3000:]
+            raise RuntimeError(f"load generator failed ({self.proc.returncode}):\n{tail}")
         data = json.loads(out)
         return LoadResult([Sample(*row) for row in data["samples"]], float(data["wall"]))
 
@@ -619,6 +646,12 @@ def env_pairs(pairs: Sequence[str] | None) -> dict[str, str]:
             raise SystemExit(f"--env expects NAME=VALUE, not {pair!r}")
         out[key.strip()] = value
     return out
+
+
+def host() -> str:
+    """CPUs and load: other processes on the box (a test run...) make every figure noisier."""
+    load = os.getloadavg()[0]
+    return f"{os.cpu_count()} CPUs, 1-min load average {load:.1f} when the run ended"
 
 
 def say(message: str) -> None:

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.common import (
-    SECRET, TEAM, ServerConfig, Stack, add_server_options, contract_notes, dm_counter, say, server_config, settle,
-    submit_request, table, users,
+    SECRET, TEAM, ServerConfig, Stack, add_server_options, contract_notes, dm_counter, host, say, server_config,
+    settle, submit_request, table, users, wait_for_calls,
 )
 from tests.fakes.signing import SlackDriver
 
@@ -61,7 +61,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--fanout-limit", type=int, default=500, help="PRESALES_FANOUT_LIMIT (default 500)")
     parser.add_argument("--repeat", type=int, default=3,
                         help="broadcasts per size and state; the median is reported (default 3)")
-    parser.add_argument("--timeout", type=float, default=120.0, help="give up waiting for the DMs after s (default 120)")
+    parser.add_argument("--timeout", type=float, default=120.0,
+                        help="give up waiting for the DMs after s (default 120)")
     add_server_options(parser)
     return parser.parse_args(argv)
 
@@ -73,8 +74,11 @@ def _broadcast(stack: Stack, driver: SlackDriver, requester: str, skill: str, ex
     reply = submit_request(driver, requester, skill)
     if not reply.ok or (isinstance(reply.json, dict) and reply.json.get("response_action")):
         raise RuntimeError(f"the request modal was not accepted: HTTP {reply.status} {reply.body[:300]}")
-    dms = stack.fake.wait_for(dm_counter(stack.fake, experts, started), timeout=timeout, count=len(experts))
-    seconds = time.monotonic() - started
+    dms, finished = wait_for_calls(stack.fake, dm_counter(stack.fake, experts, started), count=len(experts),
+                                   timeout=timeout)
+    if finished is None:
+        raise RuntimeError(f"only {len(dms)} of {len(experts)} DMs arrived within {timeout:g}s")
+    seconds = finished - started
     profile_calls = sum(1 for c in stack.fake.calls_to("users.info") if c.at >= started)
     params = dms[-1].params
     sample = {k: params[k] for k in ("text", "blocks") if k in params}
@@ -101,22 +105,22 @@ def run(args: argparse.Namespace) -> str:
     with Stack(latency=args.latency, server=config, keep=args.keep, strict_fake=args.strict_fake) as stack:
         (requester,) = stack.seed_people(["U0AE0001"])
         repeat = max(1, args.repeat)
-        groups: dict[int, list[tuple[str, list[str]]]] = {}
+        groups: list[list[tuple[str, list[str]]]] = []  # per size: (skill, experts) for each attempt
         for index, size in enumerate(sizes):
-            groups[size] = []
+            groups.append([])
             for attempt in range(repeat):  # a fresh group per cold broadcast: nobody's profile cached
                 skill = f"fanout{size}x{index}r{attempt}"
                 members = users(f"F{chr(65 + index)}{attempt}", size)
-                groups[size].append((skill, stack.seed_experts(members, f"{skill}:expert", warm_profiles=False)))
+                groups[index].append((skill, stack.seed_experts(members, f"{skill}:expert", warm_profiles=False)))
         say(f"fanout: seeded {sum(sizes) * repeat} experts in {len(sizes) * repeat} disjoint groups")
         server = stack.start()
         driver = SlackDriver(server.url, SECRET, team_id=TEAM, fake=stack.fake)
         try:
-            for size in sizes:
+            for size, attempts in zip(sizes, groups):
                 say(f"fanout: {size} experts, {repeat} x cold profiles then {repeat} x warm")
                 cold = [_broadcast(stack, driver, requester, skill, members, args.timeout)
-                        for skill, members in groups[size]]
-                skill, members = groups[size][0]
+                        for skill, members in attempts]
+                skill, members = attempts[0]
                 warm = [_broadcast(stack, driver, requester, skill, members, args.timeout) for _ in range(repeat)]
                 say(f"fanout: {size} DMs one after another")
                 rows.append(Row(size, cold, warm, _sequential(stack, members, warm[0].sample)))
@@ -133,8 +137,9 @@ def _report(rows: list[Row], config: ServerConfig, args: argparse.Namespace, ext
         body.append([r.experts, Row.spread(r.cold), Row.spread(r.warm), f"{r.sequential:.2f}",
                      f"{r.sequential / cold.seconds:.1f}x", f"{r.sequential / warm.seconds:.1f}x",
                      f"{cold.profile_calls}/{warm.profile_calls}", f"{cold.ack_ms:.0f}/{warm.ack_ms:.0f}"])
-    runs = f"median of {args.repeat} (min-max)" if args.repeat > 1 else "one run"
-    notes = [f"{config.describe()}, SQLite (WAL), fake Slack latency {args.latency * 1000:.0f} ms per call",
+    runs = f"median of {len(rows[0].warm)} (min-max)" if rows and len(rows[0].warm) > 1 else "one run"
+    notes = [f"{config.describe()}, SQLite (WAL), fake Slack latency {args.latency * 1000:.0f} ms per call; "
+             f"{host()}",
              f"product s = submission sent -> last DM answered by the fake, {runs}; cold = expert timezones not "
              "cached (users.info first), warm = cached; sequential = the same DM with the same client, one call "
              "at a time"]

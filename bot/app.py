@@ -12,7 +12,7 @@ from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.models.blocks import SectionBlock
 from slack_sdk.models.views import View
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bot.config import Settings
@@ -37,6 +37,19 @@ class Deps:
     work: Work
     flows: Flows
 
+    def after_ack(self, body: dict, respond, fn, *args, **kwargs) -> None:
+        """Run what the person who clicked or typed is waiting for on the reply pool (never on
+        Bolt's listener threads); if it fails they are told in plain words."""
+        caller = Caller.of(body)
+        url_respond = respond if body.get("response_url") else None
+
+        def tell(error: Exception) -> None:
+            message, _ = explain(error)
+            if caller.user_id:
+                self.notifier.answer(url_respond, caller.user_id, message, channel=caller.channel_id)
+
+        self.work.reply(fn, *args, on_error=tell, **kwargs)
+
     @property
     def policy(self):
         """Timing and role rules for the services (bot.services.due.Policy)."""
@@ -51,7 +64,8 @@ def build_deps(settings: Settings, *, db: Database | None = None, client: WebCli
     db = db or Database(settings.database_url)
     client = client or make_client(settings)
     notifier = Notifier(client)
-    work = Work(threads=settings.work_threads, send_threads=settings.send_concurrency)
+    work = Work(threads=settings.work_threads, send_threads=settings.send_concurrency,
+                reply_threads=settings.reply_threads)
     return Deps(settings=settings, db=db, client=client, notifier=notifier, work=work,
                 flows=Flows(settings=settings, db=db, notifier=notifier, work=work))
 
@@ -83,13 +97,15 @@ def build_app(settings: Settings, *, deps: Deps | None = None, process_before_re
     return app
 
 
-def _user_message(error: Exception) -> tuple[str, str | None]:
-    """(what the person reads, a reference id for unknown errors)."""
+def explain(error: Exception) -> tuple[str, str | None]:
+    """(what the person reads, a reference id for unknown errors — logged with it)."""
     if isinstance(error, PresalesError):
         return str(error), None
     if isinstance(error, (OperationalError, PoolTimeout)):
+        log.warning("database error: %s", type(error).__name__)
         return "The database is not answering right now. Nothing was saved; please try again in a minute.", None
     ref = uuid.uuid4().hex[:8]
+    log.error("unhandled error ref=%s type=%s", ref, type(error).__name__, exc_info=error)
     return f"Something went wrong on our side (ref `{ref}`). Nothing was lost; please try again.", ref
 
 
@@ -98,11 +114,7 @@ def on_error(error: Exception, body: dict, context, respond) -> BoltResponse | N
 
     Policy for errors after ack (RELIABILITY case 23): answer 200 (Slack must not retry a
     half-done action), tell the person in plain words, and log unknown errors with a ref id."""
-    message, ref = _user_message(error)
-    if ref:
-        log.error("unhandled error ref=%s type=%s", ref, type(error).__name__, exc_info=error)
-    elif isinstance(error, SQLAlchemyError):
-        log.warning("database error: %s", type(error).__name__)
+    message, _ = explain(error)
     body = body if isinstance(body, dict) else {}
     ack = context.get("ack") if context else None
     acked = getattr(ack, "response", None) is not None

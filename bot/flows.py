@@ -88,14 +88,17 @@ class Flows:
 
     def timezone_of(self, team_id: str, user_id: str) -> str:
         """A person's IANA timezone: cached in the database, else users.info, else the default."""
-        with self.db.session() as session:
-            person = directory.ensure_person(session, team_id=team_id, user_id=user_id, now=clock.now())
+        with self.db.read() as session:
+            person = directory.get_person(session, team_id=team_id, user_id=user_id)
+        if person is None:  # the first time we see them: the only write here
+            with self.db.session() as session:
+                person = directory.ensure_person(session, team_id=team_id, user_id=user_id, now=clock.now())
         return self.refresh_profiles([person]).get(person.id) or self.settings.timezone
 
     def cached_timezone(self, team_id: str, user_id: str) -> str:
         """For the ack path and before views.open: the stored timezone, no Slack call. A stale
         one is refreshed in the background for next time."""
-        with self.db.session() as session:
+        with self.db.read() as session:
             person = directory.get_person(session, team_id=team_id, user_id=user_id)
         if person is None or directory.people_needing_profile([person], now=clock.now(), max_age=PROFILE_MAX_AGE):
             self.work.submit(self.timezone_of, team_id, user_id)
@@ -108,7 +111,7 @@ class Flows:
 
     def after_create(self, request_id: int) -> None:
         """A new request: broadcast it, or (held for its brief) show it waiting and ask for the brief."""
-        with self.db.session() as session:
+        with self.db.read() as session:
             request = session.get(Request, request_id)
             if request is None:
                 return
@@ -118,7 +121,7 @@ class Flows:
         if request.status == RequestStatus.OPEN.value:
             self.broadcast(request_id)
         if request.needs_brief and not has_brief:
-            with self.db.session() as session:
+            with self.db.read() as session:
                 nudge = session.scalar(select(DueNotice.id).where(
                     DueNotice.request_id == request_id, DueNotice.kind == NoticeKind.BRIEF_NUDGE.value,
                     DueNotice.slot == "created"))
@@ -126,7 +129,7 @@ class Flows:
                 self.deliver_now(nudge)
 
     def nudge_brief(self, request_id: int, *, first: bool = False) -> Posted:
-        with self.db.session() as session:
+        with self.db.read() as session:
             request = session.get(Request, request_id)
         tz = self._tz(request.requester)
         text, blocks = notices.brief_nudge(
@@ -142,7 +145,7 @@ class Flows:
         else:
             self.refresh_all(request_id)
         self.refresh_homes(request_id)
-        with self.db.session() as session:
+        with self.db.read() as session:
             request = session.get(Request, request_id)
             brief = briefs.get(session, request_id=request_id)
         if first and brief is not None and request.status == RequestStatus.CLAIMED.value and request.claimed_by:
@@ -185,7 +188,7 @@ class Flows:
         return sent
 
     def _offer_view(self, offer: Offer) -> tuple[str, list[dict]]:
-        with self.db.session() as session:
+        with self.db.read() as session:
             request = session.get(Request, offer.request_id)
             brief = briefs.get(session, request_id=offer.request_id)
         state = request_offer.OfferState(viewer_user_id=offer.expert.slack_user_id, response=offer.response,
@@ -220,7 +223,7 @@ class Flows:
     # ------------------------------------------------------------ refresh
 
     def refresh_offer(self, offer_id: int) -> Posted:
-        with self.db.session() as session:
+        with self.db.read() as session:
             offer = session.get(Offer, offer_id)
             if offer is None or not offer.ts or not offer.channel_id:
                 return Posted(ok=False, error="not_sent")
@@ -229,7 +232,7 @@ class Flows:
 
     def refresh_for(self, request_id: int, person_id: int) -> None:
         """Re-render one person's DM for a request (after a click that changed nothing)."""
-        with self.db.session() as session:
+        with self.db.read() as session:
             offer_id = session.scalar(
                 select(Offer.id).where(Offer.request_id == request_id, Offer.expert_id == person_id)
             )
@@ -238,7 +241,7 @@ class Flows:
 
     def refresh_all(self, request_id: int) -> None:
         """Re-render every DM, the status message and the experts-channel post of a request."""
-        with self.db.session() as session:
+        with self.db.read() as session:
             offer_ids = list(session.scalars(
                 select(Offer.id).where(Offer.request_id == request_id, Offer.ts.is_not(None))
             ))
@@ -247,7 +250,7 @@ class Flows:
         self.refresh_status(request_id)
 
     def _status_view(self, request_id: int, matched: bool | None, closest: list[str] | None):
-        with self.db.session() as session:
+        with self.db.read() as session:
             request = session.get(Request, request_id)
             if request is None:
                 return None, "", []
@@ -296,7 +299,7 @@ class Flows:
         channel = self.settings.experts_channel
         if not channel:
             return None
-        with self.db.session() as session:
+        with self.db.read() as session:
             request = session.get(Request, request_id)
             if request is None:
                 return None
@@ -315,7 +318,7 @@ class Flows:
             requests_service.record_experts_post(session, request_id=request_id, channel=posted.channel or channel,
                                                  ts=posted.ts if posted.ok else None)
         if posted.ok and posted.ts:  # anything that changed while it was being posted
-            with self.db.session() as session:
+            with self.db.read() as session:
                 current = session.get(Request, request_id)
             now_text, now_blocks = request_offer.render_channel_post(current, self.settings.timezone, brief)
             if (now_text, now_blocks) != (text, blocks):
@@ -323,7 +326,7 @@ class Flows:
         return posted
 
     def tell_admins_no_match(self, request_id: int, closest: list[str]) -> None:
-        with self.db.session() as session:
+        with self.db.read() as session:
             request = session.get(Request, request_id)
         skills = ", ".join(escape_clip(s.name, 40) for s in request.skills)
         hint = ", ".join(escape_clip(s, 40) for s in closest) or "none"
@@ -338,13 +341,13 @@ class Flows:
     def after_claim(self, request_id: int) -> None:
         self.refresh_all(request_id)
         self.refresh_homes(request_id)
-        with self.db.session() as session:
+        with self.db.read() as session:
             request = session.get(Request, request_id)
         if request and request.status == RequestStatus.CLAIMED.value and request.status_ts:
             self.notifier.post(request.status_channel, deal_status.claim_thread_text(request), thread_ts=request.status_ts)
 
     def after_release(self, request_id: int, expert_user_id: str, expert_person_id: int) -> None:
-        with self.db.session() as session:
+        with self.db.read() as session:
             request = session.get(Request, request_id)
             waiting = [o for o in requests_service.offers_of(session, request_id=request_id)
                        if o.ts and o.expert_id != expert_person_id and o.response != Response.DECLINE.value]
@@ -360,7 +363,7 @@ class Flows:
 
     def after_cancel(self, request_id: int) -> None:
         self.refresh_all(request_id)
-        with self.db.session() as session:
+        with self.db.read() as session:
             request = session.get(Request, request_id)
             offer = session.scalar(select(Offer).where(Offer.request_id == request_id,
                                                        Offer.expert_id == request.claimed_by_id))
@@ -371,7 +374,7 @@ class Flows:
     def after_reschedule(self, request_id: int) -> None:
         self.refresh_all(request_id)
         self.refresh_homes(request_id)
-        with self.db.session() as session:
+        with self.db.read() as session:
             request = session.get(Request, request_id)
         if request and request.status == RequestStatus.CLAIMED.value and request.claimed_by:
             tz = self._tz(request.claimed_by)
@@ -384,10 +387,13 @@ class Flows:
     def publish_home(self, team_id: str, user_id: str, *, opened: bool = False) -> Posted:
         """Render and publish one person's Home (their roles decide the sections)."""
         now = clock.now()
-        with self.db.session() as session:
-            person = directory.ensure_person(session, team_id=team_id, user_id=user_id, now=now)
+        with self.db.session() if opened else self.db.read() as session:
+            person = directory.get_person(session, team_id=team_id, user_id=user_id)
             if opened:
+                person = person or directory.ensure_person(session, team_id=team_id, user_id=user_id, now=now)
                 home.seen(session, person=person, now=now)
+        if person is None:
+            return Posted(ok=False, error="unknown_person")
         tz = self.refresh_profiles([person]).get(person.id) or self.settings.timezone
         with self.db.read() as session:
             person = session.get(Person, person.id)
@@ -399,7 +405,7 @@ class Flows:
 
     def refresh_homes(self, request_id: int) -> None:
         """After a request changed: the Homes that show it (off the request path)."""
-        with self.db.session() as session:
+        with self.db.read() as session:
             people = home.watchers(session, request_id=request_id, since=clock.now() - timedelta(days=1))
         for person in people:
             self.publish_home(person.team_id, person.slack_user_id)
@@ -430,7 +436,7 @@ class Flows:
         """Every manager whose digest time has come (cron in their own timezone) and who has
         not had this week's digest gets it: once per (manager, week), across processes."""
         now = clock.now()
-        with self.db.session() as session:
+        with self.db.read() as session:
             readers = digest.managers(session, admins=self.settings.admins)
         sent = 0
         for person in readers:
@@ -533,7 +539,7 @@ class Flows:
     # One method per notice kind: re-check the request at send time, then send.
 
     def _current(self, notice: DueNotice) -> tuple[Request, object]:
-        with self.db.session() as session:
+        with self.db.read() as session:
             request = session.get(Request, notice.request_id)
             brief = briefs.get(session, request_id=notice.request_id)
         return request, brief
@@ -563,7 +569,7 @@ class Flows:
         request, _ = self._current(notice)
         if request.status != RequestStatus.OPEN.value:
             return f"request is {request.status}"
-        with self.db.session() as session:
+        with self.db.read() as session:
             waiting = [o for o in requests_service.offers_of(session, request_id=request.id)
                        if o.ts and o.responded_at is None]
         if not waiting:
@@ -580,7 +586,7 @@ class Flows:
         if request.status != RequestStatus.OPEN.value:
             return f"request is {request.status}"
         self.broadcast(request.id, widen=True)
-        with self.db.session() as session:
+        with self.db.read() as session:
             request = session.get(Request, request.id)
         if request.experts_post_ts and request.experts_post_channel:
             return self.notifier.post(request.experts_post_channel, notices.widen(request),
@@ -591,7 +597,7 @@ class Flows:
         request, _ = self._current(notice)
         if request.status != RequestStatus.OPEN.value:
             return f"request is {request.status}"
-        with self.db.session() as session:
+        with self.db.read() as session:
             offers = requests_service.offers_of(session, request_id=request.id)
             managers = list(session.scalars(select(Person).where(
                 Person.id.in_(due.manager_ids(session, team_id=request.team_id, admins=self.settings.admins)))))
@@ -626,7 +632,7 @@ class Flows:
         request, brief = self._current(notice)
         if request.status != RequestStatus.CLAIMED.value:
             return f"request is {request.status}"
-        with self.db.session() as session:
+        with self.db.read() as session:
             if due.followup_answered(session, request_id=request.id, person_id=notice.recipient_id):
                 return "already answered"
         if notice.recipient_id == request.requester_id:

@@ -1,9 +1,16 @@
-"""Bounded executors for slow work, off Bolt's listener pool.
+"""Bounded executors, so that nothing slow ever runs on Bolt's listener threads.
 
-Handlers ack, then hand slow work (matching, fan-out, refreshing DMs) to
-``Work.submit``. Fan-out inside that work runs on a second pool (``Work.map``)
-so the two never wait on each other. Tests call ``drain()`` to wait until
-everything submitted has finished instead of sleeping.
+Bolt runs a listener on its own small pool and cannot ack the next request while every
+listener thread is busy. So listeners only ``ack()`` and hand the rest over:
+
+- ``reply``: what the person who clicked or typed is waiting for (claim, list, a modal to
+  open, an ephemeral answer) — its own pool, so a burst of broadcasts never delays it;
+- ``submit``: background flows (broadcast, refreshing DMs and Homes, digests);
+- ``map(pool="send")``: the fan-out of single Slack calls inside a flow.
+
+The pools never wait on each other in a cycle (a flow may fan out on ``send``; nothing on
+``send`` waits for anything). Tests call ``drain()`` to wait until everything submitted has
+finished instead of sleeping.
 """
 
 from __future__ import annotations
@@ -20,16 +27,17 @@ R = TypeVar("R")
 
 
 class Work:
-    def __init__(self, *, threads: int, send_threads: int, name: str = "presales") -> None:
+    def __init__(self, *, threads: int, send_threads: int, reply_threads: int = 16, name: str = "presales") -> None:
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"{name}-work")
         self._send = ThreadPoolExecutor(max_workers=send_threads, thread_name_prefix=f"{name}-send")
+        self._reply = ThreadPoolExecutor(max_workers=reply_threads, thread_name_prefix=f"{name}-reply")
         self._pending = 0
         self._idle = threading.Condition()
         self._closed = False
         self.failures: list[str] = []  # "name: ExceptionType (ref)", for monitoring and tests
 
-    def submit(self, fn: Callable[..., object], *args, **kwargs) -> Future:
-        """Run ``fn`` in the background; an exception is logged with a reference id."""
+    def _run(self, executor: ThreadPoolExecutor, fn: Callable[..., object], args, kwargs,
+             on_error: Callable[[Exception], None] | None = None) -> Future:
         with self._idle:
             if self._closed:
                 raise RuntimeError("work executor is shut down")
@@ -39,8 +47,14 @@ class Work:
             try:
                 return fn(*args, **kwargs)
             except Exception as exc:
-                ref = uuid.uuid4().hex[:8]
                 name = getattr(fn, "__name__", str(fn))
+                if on_error is not None:
+                    try:
+                        on_error(exc)
+                        return None
+                    except Exception:  # the error path itself failed: fall through to the log
+                        pass
+                ref = uuid.uuid4().hex[:8]
                 log.exception("background work %s failed (ref %s)", name, ref)
                 self.failures.append(f"{name}: {type(exc).__name__} ({ref})")
                 return None
@@ -50,7 +64,15 @@ class Work:
                     if self._pending == 0:
                         self._idle.notify_all()
 
-        return self._pool.submit(run)
+        return executor.submit(run)
+
+    def submit(self, fn: Callable[..., object], *args, **kwargs) -> Future:
+        """Run a background flow; an exception is logged with a reference id."""
+        return self._run(self._pool, fn, args, kwargs)
+
+    def reply(self, fn: Callable[..., object], *args, on_error: Callable[[Exception], None], **kwargs) -> Future:
+        """Run what a person is waiting for, after the ack; ``on_error`` tells them if it fails."""
+        return self._run(self._reply, fn, args, kwargs, on_error=on_error)
 
     def map(self, fn: Callable[[T], R], items: Iterable[T], *, pool: str = "send") -> list[R]:
         """Run ``fn`` over ``items`` concurrently; results in order. ``fn`` must handle its own
@@ -70,15 +92,16 @@ class Work:
         return self._pending
 
     def shutdown(self, timeout: float = 20.0) -> None:
-        """Stop taking work; let in-flight work finish (bounded by ``timeout``)."""
+        """Stop taking work; let in-flight work finish (bounded by ``timeout``). Work still
+        queued after that is dropped: the scheduler's safety net re-drives broadcasts."""
         with self._idle:
             self._closed = True
         self.drain(timeout)
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        self._send.shutdown(wait=False, cancel_futures=True)
+        for executor in (self._pool, self._send, self._reply):
+            executor.shutdown(wait=False, cancel_futures=True)
 
 
-_quick = ThreadPoolExecutor(max_workers=4, thread_name_prefix="presales-quick")
+_quick = ThreadPoolExecutor(max_workers=8, thread_name_prefix="presales-quick")
 
 
 def within(seconds: float, fn: Callable[[], R], default: R) -> R:

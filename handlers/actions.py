@@ -15,7 +15,7 @@ from bot.slack.ids import Action
 from bot.services.requests import Prefill
 from bot.slack.payloads import Caller, parse_request_value, request_metadata, request_modal_metadata
 from bot.slack.text import format_when, mention
-from handlers.context import answer, deps_of
+from handlers.context import after_ack, answer
 
 
 def register(app: App) -> None:
@@ -56,9 +56,9 @@ def claim_message(result: claims.Result) -> str | None:
     }.get(result.outcome)
 
 
-def claim(ack, body, respond, context):
-    ack()
-    d, caller = deps_of(context), Caller.of(body)
+@after_ack
+def claim(d, body, respond):
+    caller = Caller.of(body)
     request_id = parse_request_value(_value(body))
     with d.db.session() as session:
         result = claims.claim(session, request_id=request_id, team_id=caller.team_id, expert_user_id=caller.user_id,
@@ -70,9 +70,9 @@ def claim(ack, body, respond, context):
         answer(d, respond, caller, replies.text_reply(claim_message(result)))
 
 
-def decline(ack, body, respond, context):
-    ack()
-    d, caller = deps_of(context), Caller.of(body)
+@after_ack
+def decline(d, body, respond):
+    caller = Caller.of(body)
     request_id = parse_request_value(_value(body))
     with d.db.read() as session:
         request = claims.check_can_respond(session, request_id=request_id, team_id=caller.team_id,
@@ -83,9 +83,9 @@ def decline(ack, body, respond, context):
     _open(d, respond, caller, body, forms.decline_modal(request.id, private_metadata=request_metadata(request.id)))
 
 
-def release(ack, body, respond, context):
-    ack()
-    d, caller = deps_of(context), Caller.of(body)
+@after_ack
+def release(d, body, respond):
+    caller = Caller.of(body)
     request_id = parse_request_value(_value(body))
     with d.db.session() as session:
         result = claims.release(session, request_id=request_id, team_id=caller.team_id, expert_user_id=caller.user_id,
@@ -98,9 +98,9 @@ def release(ack, body, respond, context):
     answer(d, respond, caller, replies.text_reply(text))
 
 
-def cancel(ack, body, respond, context):
-    ack()
-    d, caller = deps_of(context), Caller.of(body)
+@after_ack
+def cancel(d, body, respond):
+    caller = Caller.of(body)
     request_id = parse_request_value(_value(body))
     with d.db.session() as session:
         request = requests_service.cancel(session, request_id=request_id, team_id=caller.team_id,
@@ -109,9 +109,9 @@ def cancel(ack, body, respond, context):
     answer(d, respond, caller, replies.text_reply(f"Request #{request.id} is cancelled; the experts are being told."))
 
 
-def add_brief(ack, body, respond, context):
-    ack()
-    d, caller = deps_of(context), Caller.of(body)
+@after_ack
+def add_brief(d, body, respond):
+    caller = Caller.of(body)
     request_id = parse_request_value(_value(body))
     with d.db.session() as session:
         request = requests_service.get(session, request_id=request_id, team_id=caller.team_id)
@@ -120,9 +120,9 @@ def add_brief(ack, body, respond, context):
     _open(d, respond, caller, body, brief_ui.modal(request, brief, private_metadata=request_metadata(request.id)))
 
 
-def view_brief(ack, body, respond, context):
-    ack()
-    d, caller = deps_of(context), Caller.of(body)
+@after_ack
+def view_brief(d, body, respond):
+    caller = Caller.of(body)
     request_id = parse_request_value(_value(body))
     with d.db.session() as session:
         request = requests_service.get(session, request_id=request_id, team_id=caller.team_id)
@@ -135,9 +135,9 @@ def view_brief(ack, body, respond, context):
     _open(d, respond, caller, body, brief_ui.view(request, brief, tz))
 
 
-def snooze(ack, body, respond, context):
-    ack()
-    d, caller = deps_of(context), Caller.of(body)
+@after_ack
+def snooze(d, body, respond):
+    caller = Caller.of(body)
     minutes = 30 if _action_id(body) == Action.SNOOZE_30 else 60
     notice_id = parse_request_value(_value(body))  # the same strict positive-id rule
     tz = d.flows.cached_timezone(caller.team_id, caller.user_id)
@@ -147,9 +147,9 @@ def snooze(ack, body, respond, context):
     answer(d, respond, caller, replies.text_reply(f"Snoozed: I will remind you again at {format_when(again.due_at, tz)}."))
 
 
-def followup(ack, body, respond, context):
-    ack()
-    d, caller = deps_of(context), Caller.of(body)
+@after_ack
+def followup(d, body, respond):
+    caller = Caller.of(body)
     request_id = parse_request_value(_value(body))
     outcome = _action_id(body) == Action.FOLLOWUP_OUTCOME
     with d.db.read() as session:
@@ -161,18 +161,18 @@ def followup(ack, body, respond, context):
     _open(d, respond, caller, body, view)
 
 
-def new_request(ack, body, respond, context):
+@after_ack
+def new_request(d, body, respond):
     """Home's New request: the same form as `/presales`; updates come to the AE's DM."""
-    ack()
-    d, caller = deps_of(context), Caller.of(body)
+    caller = Caller.of(body)
     tz = d.flows.cached_timezone(caller.team_id, caller.user_id)
     _open(d, respond, caller, body, request_modal.build(Prefill(), private_metadata=request_modal_metadata(None),
                                                         tz_label=tz))
 
 
-def edit_skills(ack, body, respond, context):
-    ack()
-    d, caller = deps_of(context), Caller.of(body)
+@after_ack
+def edit_skills(d, body, respond):
+    caller = Caller.of(body)
     with d.db.session() as session:
         person = directory.ensure_person(session, team_id=caller.team_id, user_id=caller.user_id, now=clock.now())
         current = directory.format_skill_list((es.skill.name, es.level) for es in person.skills)
@@ -180,9 +180,9 @@ def edit_skills(ack, body, respond, context):
     _open(d, respond, caller, body, forms.skills_modal(skills_text=current, capacity=capacity))
 
 
-def send_digest(ack, body, respond, context):
-    ack()
-    d, caller = deps_of(context), Caller.of(body)
+@after_ack
+def send_digest(d, body, respond):
+    caller = Caller.of(body)
     with d.db.session() as session:
         directory.require_manager(session, team_id=caller.team_id, user_id=caller.user_id, admins=d.settings.admins)
         person = directory.ensure_person(session, team_id=caller.team_id, user_id=caller.user_id, now=clock.now())

@@ -56,12 +56,18 @@ def register(app: App) -> None:
 
 
 def presales(ack, command, respond, context):
+    """Ack at once; everything else runs on the reply pool (see handlers.context.after_ack)."""
     ack()
+    deps = deps_of(context)
+    deps.after_ack(command, respond, route, deps, command, respond)
+
+
+def route(deps: Deps, command: dict, respond) -> None:
     caller = Caller(team_id=command.get("team_id", ""), user_id=command.get("user_id", ""),
                     channel_id=command.get("channel_id"))
     text = (command.get("text") or "").strip()
     word, _, rest = text.partition(" ")
-    cmd = Cmd(deps_of(context), caller, rest.strip(), command.get("trigger_id", ""), respond)
+    cmd = Cmd(deps, caller, rest.strip(), command.get("trigger_id", ""), respond)
     handler = SUBCOMMANDS.get(word.lower())
     if handler is not None:
         handler(cmd)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot import clock
+from bot.app import explain
 from bot.errors import InvalidInput
 from bot.services import briefs, claims, directory, followups
 from bot.services import requests as requests_service
@@ -34,6 +35,8 @@ def _values(view: dict) -> dict:
 
 
 def submit_request(ack, body, view, context):
+    """Validate (reads only), ack within milliseconds, then store and broadcast after the ack.
+    If storing fails the AE gets their own text back in a DM: nothing typed is lost."""
     d, caller = deps_of(context), Caller.of(body)
     now = clock.now()
     channel_id = parse_request_modal_metadata(view.get("private_metadata"))
@@ -42,25 +45,38 @@ def submit_request(ack, body, view, context):
     tz = d.flows.cached_timezone(caller.team_id, caller.user_id)
     errors: dict[str, str] = {}
     clean_brief = None
-    with d.db.session() as session:
+    with d.db.read() as session:
         known = directory.existing_skills(session, draft.skills)
+    try:
+        draft = requests_service.validate(draft, now=now, max_lead=d.settings.max_lead, known_skills=known)
+    except InvalidInput as exc:
+        errors.update(exc.fields)
+    if not brief_draft.is_empty():
         try:
-            draft = requests_service.validate(draft, now=now, max_lead=d.settings.max_lead, known_skills=known)
+            clean_brief = briefs.validate(brief_draft, meeting_at=draft.meeting_at, tz=tz, now=now)
         except InvalidInput as exc:
             errors.update(exc.fields)
-        if not brief_draft.is_empty():
-            try:
-                clean_brief = briefs.validate(brief_draft, meeting_at=draft.meeting_at, tz=tz, now=now)
-            except InvalidInput as exc:
-                errors.update(exc.fields)
-        if errors:
-            ack(response_action="errors", errors=errors)
-            return
-        created = requests_service.create(
-            session, team_id=caller.team_id, requester_user_id=caller.user_id, channel_id=channel_id or caller.user_id,
-            draft=draft, source_key=view.get("id"), policy=d.policy, now=now, brief=clean_brief,
-        )
+    if errors:
+        ack(response_action="errors", errors=errors)
+        return
     ack()
+    d.after_ack(body, None, store_request, d, caller, channel_id or caller.user_id, draft, clean_brief,
+                view.get("id"), now)
+
+
+def store_request(d, caller: Caller, channel_id: str, draft, clean_brief, source_key: str | None, now) -> None:
+    try:
+        with d.db.session() as session:
+            created = requests_service.create(
+                session, team_id=caller.team_id, requester_user_id=caller.user_id, channel_id=channel_id,
+                draft=draft, source_key=source_key, policy=d.policy, now=now, brief=clean_brief,
+            )
+    except Exception as exc:
+        message, _ = explain(exc)
+        d.notifier.post(caller.user_id, *replies.text_reply(
+            f"{message}\nYour request was not saved. Here is what you wrote, to send it again:\n"
+            f"> {escape(draft.account)}: {escape(draft.description[:2000])}"))
+        return
     if created.created:
         d.work.submit(d.flows.after_create, created.request.id)
 

@@ -157,8 +157,9 @@ class Flows:
 
     def broadcast(self, request_id: int, *, exclude_person_ids: tuple[int, ...] = (), widen: bool = False) -> int:
         """Match experts and DM every one who has not had this request yet (and any DM a crash
-        left unsent); post or update the status message. Safe to run again. ``widen`` asks every
-        available expert with a related skill, beyond the fan-out limit."""
+        left unsent); post or update the status message. Safe to run again, also concurrently:
+        each DM is taken under a send lease first. ``widen`` asks every available expert with a
+        related skill, beyond the fan-out limit."""
         now = clock.now()
         with self.db.session() as session:
             request = session.get(Request, request_id)
@@ -174,18 +175,53 @@ class Flows:
             if first:
                 due.sync(session, request=request, policy=self.policy, now=now)
             offers = requests_service.offers_of(session, request_id=request.id)
-            unsent = [o for o in offers if o.ts is None and o.failed_at is None and o.rank > 0]
-            experts = [o.expert for o in unsent]
+            mine = requests_service.start_sending(session, offer_ids=[o.id for o in offers], now=now)
             closest = [] if offers else directory.closest_skills(session, [s.name for s in request.skills])
-        if not unsent and not first and request.status_ts:
+        if not offers and not first and request.status_ts:
             return 0  # nothing new (a re-run of a finished broadcast)
-        self.refresh_profiles(experts, parallel=True)  # timezones first, concurrently
-        sent = sum(1 for posted in self.work.map(self.send_offer, [o.id for o in unsent]) if posted.ok)
+        sent = self._post_offers(request_id, mine)
         self.post_experts_channel(request_id)
         self.refresh_status(request_id, matched=bool(offers), closest=closest)
         if not offers:
             self.tell_admins_no_match(request_id, closest)
         return sent
+
+    def _post_offers(self, request_id: int, offer_ids: list[int]) -> int:
+        """Post the DMs this process holds a send lease for: the request and brief are loaded
+        and the blocks built once per expert; one short write per DM records its ts."""
+        if not offer_ids:
+            return 0
+        with self.db.read() as session:
+            request = session.get(Request, request_id)
+            brief = briefs.get(session, request_id=request_id)
+            offers = list(session.scalars(select(Offer).where(Offer.id.in_(offer_ids))))
+        rendered = (request.status, request.claimed_by_id)
+
+        def post(offer: Offer) -> Posted:
+            state = request_offer.OfferState(viewer_user_id=offer.expert.slack_user_id, response=offer.response,
+                                             brief=brief)
+            text, blocks = request_offer.render(request, state, self._tz(offer.expert))
+            posted = self.notifier.post(offer.expert.slack_user_id, text, blocks)
+            with self.db.session() as session:
+                if posted.ok and posted.ts:
+                    requests_service.record_offer_sent(session, offer_id=offer.id,
+                                                       channel_id=posted.channel or offer.expert.slack_user_id,
+                                                       ts=posted.ts, now=clock.now())
+                else:
+                    requests_service.record_offer_failed(session, offer_id=offer.id, error=posted.error or "unknown",
+                                                         now=clock.now())
+            return posted
+
+        results = self.work.map(post, offers)
+        with self.db.read() as session:
+            current = session.get(Request, request_id)
+        if current is not None and (current.status, current.claimed_by_id) != rendered:
+            # Claimed or cancelled while these DMs were in flight: show the truth now.
+            self.work.map(self.refresh_offer, [o.id for o, r in zip(offers, results) if r.ok])
+        stale = directory.people_needing_profile([o.expert for o in offers], now=clock.now(), max_age=PROFILE_MAX_AGE)
+        if stale:  # timezones for reminders and Homes, learnt after the DMs went out, not before
+            self.work.submit(self.refresh_profiles, stale)
+        return sum(1 for r in results if r.ok)
 
     def _offer_view(self, offer: Offer) -> tuple[str, list[dict]]:
         with self.db.read() as session:
@@ -194,31 +230,6 @@ class Flows:
         state = request_offer.OfferState(viewer_user_id=offer.expert.slack_user_id, response=offer.response,
                                          brief=brief)
         return request_offer.render(request, state, self._tz(offer.expert))
-
-    def send_offer(self, offer_id: int) -> Posted:
-        """DM one expert their offer; record ts or the error on the offer row."""
-        with self.db.session() as session:
-            if not requests_service.start_sending(session, offer_id=offer_id, now=clock.now()):
-                return Posted(ok=False, error="already_sent")  # sent, failed, or in flight elsewhere
-            offer = session.get(Offer, offer_id)
-            rendered_state = (offer.request.status, offer.request.claimed_by_id)
-        self.refresh_profiles([offer.expert])
-        text, blocks = self._offer_view(offer)
-        posted = self.notifier.post(offer.expert.slack_user_id, text, blocks)
-        with self.db.session() as session:
-            if posted.ok and posted.ts:
-                requests_service.record_offer_sent(session, offer_id=offer_id,
-                                                   channel_id=posted.channel or offer.expert.slack_user_id,
-                                                   ts=posted.ts, now=clock.now())
-            else:
-                requests_service.record_offer_failed(session, offer_id=offer_id, error=posted.error or "unknown",
-                                                     now=clock.now())
-            current = session.get(Request, offer.request_id)
-            moved = current is not None and (current.status, current.claimed_by_id) != rendered_state
-        if posted.ok and moved:
-            # Claimed or cancelled while this DM was in flight: show the truth now.
-            self.refresh_offer(offer_id)
-        return posted
 
     # ------------------------------------------------------------ refresh
 

@@ -115,7 +115,7 @@ class Harness:
         self.person(user_id, tz=tz)
         with self.db.session() as session:
             directory.set_expert(session, team_id=TEAM, user_id=user_id, skills=directory.parse_skill_list(skills),
-                                 max_concurrent=capacity, now=clock.now())
+                                 max_concurrent=capacity, now=clock.now(), tz=tz)
         return user_id
 
     # ---------------------------------------------------------------- Slack-side actions

@@ -371,15 +371,19 @@ SLOT_LEASE = timedelta(minutes=2)
 PENDING = "pending:"
 
 
-def start_sending(session: Session, *, offer_id: int, now: datetime) -> bool:
-    """Take the right to post this offer's DM (one process at a time; a dead one's lease runs out)."""
-    return bool(session.execute(
+def start_sending(session: Session, *, offer_ids: Sequence[int], now: datetime) -> list[int]:
+    """Take the right to post these offers' DMs: the ones not sent, not failed for good, and
+    not being posted by another process (whose lease has not run out). One statement."""
+    if not offer_ids:
+        return []
+    return list(session.scalars(
         update(Offer)
-        .where(Offer.id == offer_id, Offer.ts.is_(None), Offer.failed_at.is_(None),
+        .where(Offer.id.in_(list(offer_ids)), Offer.ts.is_(None), Offer.failed_at.is_(None), Offer.rank > 0,
                or_(Offer.sending_until.is_(None), Offer.sending_until < now))
         .values(sending_until=now + OFFER_SEND_LEASE)
+        .returning(Offer.id)
         .execution_options(synchronize_session=False)
-    ).rowcount)
+    ))
 
 
 def record_offer_sent(session: Session, *, offer_id: int, channel_id: str, ts: str, now: datetime) -> None:

@@ -34,7 +34,9 @@ def test_submit_broadcasts_to_matching_experts_and_posts_status(h):
     assert request.status == RequestStatus.OPEN
     dms = {u: h.slack.dm_messages(u) for u in ("U0EXP1", "U0EXP2", "U0EXP3")}
     assert len(dms["U0EXP1"]) == 1 and len(dms["U0EXP2"]) == 1 and dms["U0EXP3"] == []
-    # each expert sees the meeting time in their own timezone
+    # each expert sees the meeting time in their own timezone: Slack renders <!date> per reader,
+    # and the fallback text uses the timezone users.info gave us
+    assert "<!date^" in h.dm_text("U0EXP1", request.id)
     assert "CET" in h.dm_text("U0EXP1", request.id)
     assert "PST" in h.dm_text("U0EXP2", request.id)
     assert "Claim" in h.dm_text("U0EXP1", request.id) and "Decline" in h.dm_text("U0EXP1", request.id)

@@ -99,7 +99,9 @@ def brief_blocks(request: Request, state: OfferState) -> list[Block]:
 def render(request: Request, state: OfferState, tz: str | None) -> tuple[str, list[dict]]:
     """The DM to one expert (``state.viewer_user_id``), in their timezone."""
     line, open_actions = state_line(request, state)
-    blocks: list[Block] = summary_blocks(request, tz)
+    # <!date> shows the time in the reader's own Slack timezone even before users.info told us
+    # theirs; the fallback text uses the timezone we know.
+    blocks: list[Block] = summary_blocks(request, tz, per_reader=True)
     blocks += brief_blocks(request, state)
     blocks.append(DividerBlock())
     blocks.append(SectionBlock(text=md(line)))

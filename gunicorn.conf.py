@@ -5,7 +5,7 @@ from bot.server import GUNICORN_DEFAULTS, worker_exit  # noqa: F401 - gunicorn r
 
 _settings = get_settings()
 bind = f"0.0.0.0:{_settings.port}"
-workers = _settings.web_workers
+workers = _settings.workers
 threads = _settings.web_threads
 worker_class = GUNICORN_DEFAULTS["worker_class"]
 timeout = GUNICORN_DEFAULTS["timeout"]

@@ -133,7 +133,7 @@ def cmd_serve(args, settings: Settings) -> int:
 
     clock_process = None if args.no_scheduler else _start_scheduler_process()
     try:
-        run_gunicorn(host=args.host, port=port, workers=args.workers or settings.web_workers,
+        run_gunicorn(host=args.host, port=port, workers=args.workers or settings.workers,
                      threads=args.threads or settings.web_threads)
     finally:
         _stop(clock_process)

@@ -59,7 +59,7 @@ class Settings:
     slack_api_url: str = DEFAULT_SLACK_API_URL
     database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)
     port: int = 3000
-    web_workers: int = 2
+    web_workers: int | None = None  # None: 2 on PostgreSQL, 1 on SQLite (one writer process)
     web_threads: int = 16
     admins: frozenset[str] = frozenset()
     experts_channel: str | None = None
@@ -85,6 +85,14 @@ class Settings:
     working_hours: tuple[int, int] = (9 * 60, 18 * 60)  # minutes after local midnight
     lease: timedelta = timedelta(minutes=5)
     digest_cron: str = "0 9 * * MON"
+
+    @property
+    def workers(self) -> int:
+        """gunicorn worker processes: WEB_CONCURRENCY, else 2 on PostgreSQL and 1 on SQLite
+        (processes would only queue on SQLite's single write lock; threads carry the load)."""
+        if self.web_workers:
+            return self.web_workers
+        return 1 if self.database_url.startswith("sqlite") else 2
 
     def require(self, *names: str) -> None:
         """Raise a one-line ConfigError for the first missing Slack credential."""
@@ -246,7 +254,7 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: str | os.PathL
         slack_api_url=api_url,
         database_url=(merged.get("DATABASE_URL") or DEFAULT_DATABASE_URL).strip(),
         port=_int(merged, "PORT", 3000),
-        web_workers=_int(merged, "WEB_CONCURRENCY", 2),
+        web_workers=_int(merged, "WEB_CONCURRENCY", 0, minimum=0) or None,
         web_threads=_int(merged, "PRESALES_WEB_THREADS", 16),
         admins=_user_ids(merged, "PRESALES_ADMINS"),
         experts_channel=channel,

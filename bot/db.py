@@ -44,6 +44,9 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
         engine = create_engine(
             url,
             echo=echo,
+            # a connection per thread that may need one (listeners, reply, work and send pools)
+            pool_size=pool_size * 2,
+            max_overflow=pool_size * 4,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         )
         _configure_sqlite(engine)

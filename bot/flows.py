@@ -10,6 +10,7 @@ the scheduler call flows the same way.
 from __future__ import annotations
 
 import logging
+import threading
 import time as _time
 import uuid
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 
 PROFILE_MAX_AGE = timedelta(days=1)
 PROFILE_RETRY = timedelta(minutes=10)
+HOME_WATCH = timedelta(days=7)
 
 
 @dataclass
@@ -61,6 +63,8 @@ class Flows:
 
     def __post_init__(self) -> None:
         self.policy = due.Policy.from_settings(self.settings)
+        self._homes_lock = threading.Lock()
+        self._homes_queued: set[tuple[str, str]] = set()
 
     # ------------------------------------------------------------ people
 
@@ -415,11 +419,22 @@ class Flows:
         return self.notifier.publish_home(user_id, home_ui.view(data, tz, headline=headline))
 
     def refresh_homes(self, request_id: int) -> None:
-        """After a request changed: the Homes that show it (off the request path)."""
+        """After a request changed: the Homes that show it, of people who looked at their Home
+        this week (off the request path). A refresh already queued for someone is not repeated."""
         with self.db.read() as session:
-            people = home.watchers(session, request_id=request_id, since=clock.now() - timedelta(days=1))
+            people = home.watchers(session, request_id=request_id, since=clock.now() - HOME_WATCH)
         for person in people:
-            self.publish_home(person.team_id, person.slack_user_id)
+            key = (person.team_id, person.slack_user_id)
+            with self._homes_lock:
+                if key in self._homes_queued:
+                    continue
+                self._homes_queued.add(key)
+            self.work.submit(self._publish_queued_home, key)
+
+    def _publish_queued_home(self, key: tuple[str, str]) -> None:
+        with self._homes_lock:
+            self._homes_queued.discard(key)
+        self.publish_home(*key)
 
     # ------------------------------------------------------------ the weekly digest
 

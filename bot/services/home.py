@@ -116,14 +116,13 @@ def seen(session: Session, *, person: Person, now: datetime) -> None:
 
 
 def watchers(session: Session, *, request_id: int, since: datetime) -> list[Person]:
-    """Whose Home shows this request: the requester, the claimer, and experts it was offered to
-    who opened their Home recently (no point publishing to a Home nobody looks at)."""
+    """Whose Home shows this request — the requester, the claimer, the experts it was offered
+    to — among those who opened their Home recently (no point publishing a Home nobody looks at)."""
     request = session.get(Request, request_id)
     if request is None:
         return []
     ids = {request.requester_id}
     if request.claimed_by_id:
         ids.add(request.claimed_by_id)
-    ids |= set(session.scalars(select(Offer.expert_id).join(Person, Person.id == Offer.expert_id).where(
-        Offer.request_id == request_id, Person.home_seen_at >= since)))
-    return list(session.scalars(select(Person).where(Person.id.in_(ids))))
+    ids |= set(session.scalars(select(Offer.expert_id).where(Offer.request_id == request_id)))
+    return list(session.scalars(select(Person).where(Person.id.in_(ids), Person.home_seen_at >= since)))

@@ -257,10 +257,21 @@ class Flows:
     def refresh_all(self, request_id: int) -> None:
         """Re-render every DM, the status message and the experts-channel post of a request."""
         with self.db.read() as session:
-            offer_ids = list(session.scalars(
-                select(Offer.id).where(Offer.request_id == request_id, Offer.ts.is_not(None))
+            request = session.get(Request, request_id)
+            brief = briefs.get(session, request_id=request_id)
+            offers = list(session.scalars(
+                select(Offer).where(Offer.request_id == request_id, Offer.ts.is_not(None))
             ))
-        self.work.map(self.refresh_offer, offer_ids)
+        if request is None:
+            return
+
+        def update(offer: Offer) -> Posted:  # the request and brief loaded once for every DM
+            state = request_offer.OfferState(viewer_user_id=offer.expert.slack_user_id, response=offer.response,
+                                             brief=brief)
+            text, blocks = request_offer.render(request, state, self._tz(offer.expert))
+            return self.notifier.update(offer.channel_id, offer.ts, text, blocks)
+
+        self.work.map(update, offers)
         self.post_experts_channel(request_id)
         self.refresh_status(request_id)
 

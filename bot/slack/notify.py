@@ -126,7 +126,7 @@ class Notifier:
 
     # ---- views
 
-    def open_view(self, trigger_id: str, view: View) -> Posted:
+    def open_view(self, trigger_id: str, view: View | dict) -> Posted:
         return self._call("views.open", self.client.views_open, trigger_id=trigger_id, view=view)
 
     def publish_home(self, user_id: str, view: View) -> Posted:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+from functools import lru_cache
+
 from slack_sdk.models.blocks import (
     ContextBlock,
     DividerBlock,
@@ -32,7 +35,44 @@ def _duration_label(minutes: int) -> str:
     return f"{minutes} min" if minutes < 60 else (f"{minutes // 60} h" if minutes % 60 == 0 else f"{minutes / 60:g} h")
 
 
-def build(prefill: Prefill, *, private_metadata: str, tz_label: str | None) -> View:
+def build(prefill: Prefill, *, private_metadata: str, tz_label: str | None) -> dict:
+    """The request modal, pre-filled. The blank form is built once with slack_sdk's models (and
+    validated by them); each call copies it and fills in the pre-fill. Building all ~100 model
+    objects per /presales cost ~8 ms of CPU, on the path where every millisecond delays acks."""
+    view = copy.deepcopy(_blank())
+    view["private_metadata"] = private_metadata
+    by_id = {b.get("block_id"): b for b in view["blocks"]}
+
+    def element(field: Field) -> dict:
+        return by_id[field.value]["element"]
+
+    if prefill.kind:
+        element(Field.KIND)["initial_option"] = next(o for o in element(Field.KIND)["options"]
+                                                     if o["value"] == prefill.kind)
+    if prefill.skills:
+        element(Field.SKILLS)["initial_options"] = [skill_option(s).to_dict() for s in prefill.skills]
+    if prefill.account:
+        element(Field.ACCOUNT)["initial_value"] = prefill.account
+    if prefill.when:
+        meeting_kind = prefill.kind is None or RequestKind(prefill.kind).has_meeting
+        element(Field.MEETING_AT if meeting_kind else Field.NEEDED_BY)["initial_date_time"] = int(prefill.when.timestamp())
+    if prefill.urgency == Urgency.URGENT.value:
+        element(Field.URGENCY)["initial_option"] = element(Field.URGENCY)["options"][1]
+    if prefill.leftover:
+        element(Field.DESCRIPTION)["initial_value"] = prefill.leftover[:DESCRIPTION_MAX]
+    if tz_label:
+        note = ContextBlock(elements=[md(f"Your Slack timezone: {tz_label}. Experts see times in theirs.")]).to_dict()
+        view["blocks"].insert(view["blocks"].index(by_id[Field.CRM_URL.value]) + 1, note)
+    return view
+
+
+@lru_cache(maxsize=1)
+def _blank() -> dict:
+    return build_view(Prefill(), private_metadata="", tz_label=None).to_dict()
+
+
+def build_view(prefill: Prefill, *, private_metadata: str, tz_label: str | None) -> View:
+    """The request modal from slack_sdk's models (build() is the fast path to the same dict)."""
     kinds = [Option(text=plain(label), value=kind.value) for kind, label in KIND_LABELS.items()]
     kind_initial = next((o for o in kinds if o.value == prefill.kind), None)
     durations = [Option(text=plain(_duration_label(m)), value=str(m)) for m in DURATIONS]

@@ -1,0 +1,23 @@
+from datetime import datetime, timezone
+
+import pytest
+
+from bot.services.requests import Prefill
+from bot.slack.blocks.request_modal import build, build_view
+
+
+@pytest.mark.parametrize("prefill, tz", [
+    (Prefill(), None),
+    (Prefill(kind="demo", skills=["kubernetes", "data platform"], account="Acme <!here>",
+             when=datetime(2026, 11, 24, 20, tzinfo=timezone.utc), urgency="urgent", leftover="show failover"), "UTC"),
+    (Prefill(kind="rfp", when=datetime(2026, 12, 3, 14, tzinfo=timezone.utc)), "Europe/Berlin"),
+])
+def test_fast_build_equals_the_model_built_view(prefill, tz):
+    assert build(prefill, private_metadata='{"c":"C1"}', tz_label=tz) == \
+        build_view(prefill, private_metadata='{"c":"C1"}', tz_label=tz).to_dict()
+
+
+def test_each_build_is_a_fresh_copy():
+    first = build(Prefill(account="A"), private_metadata="", tz_label=None)
+    first["blocks"].clear()
+    assert build(Prefill(), private_metadata="", tz_label=None)["blocks"]

@@ -72,9 +72,9 @@ def expert_line(rank: int, e: ExpertWeek, before, style: Style) -> str:
     outcome = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(e.outcomes.items())) or "—"
     silent = " · 🔇 silent" if f.notified and not f.responded else ""
     return (
-        f"{rank}. {style.who(e.person)} — DMs {f.notified} · responded {f.responded} "
-        f"({format_percent(f.response_rate)}"
-        f"{_delta(f.response_rate, before.response_rate if before else None, percent=True, better='up')})"
+        f"{rank}. {style.who(e.person)} — DMs {f.notified} · responded {f.responded} · rate "
+        f"{format_percent(f.response_rate)}"
+        f"{_delta(f.response_rate, before.response_rate if before else None, percent=True, better='up')}"
         f" · median {format_duration(f.median_s)} · claims {f.claims} · declines {f.declines} · "
         f"{e.hours:g} h · outcomes: {outcome}{silent}"
     )

@@ -67,7 +67,7 @@ class Settings:
     fanout_limit: int = 25
     send_concurrency: int = 8
     work_threads: int = 8
-    reply_threads: int = 16
+    reply_threads: int = 8
     listener_threads: int = 16
     max_lead: timedelta = timedelta(days=365)
     stats_period: timedelta = timedelta(days=28)
@@ -262,7 +262,7 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: str | os.PathL
         fanout_limit=_int(merged, "PRESALES_FANOUT_LIMIT", 25),
         send_concurrency=_int(merged, "PRESALES_SEND_CONCURRENCY", 8),
         work_threads=_int(merged, "PRESALES_WORK_THREADS", 8),
-        reply_threads=_int(merged, "PRESALES_REPLY_THREADS", 16),
+        reply_threads=_int(merged, "PRESALES_REPLY_THREADS", 8),
         listener_threads=_int(merged, "PRESALES_LISTENER_THREADS", 16),
         max_lead=_duration(merged, "PRESALES_MAX_LEAD", timedelta(days=365)),
         stats_period=_duration(merged, "PRESALES_STATS_PERIOD", timedelta(days=28)),

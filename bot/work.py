@@ -27,7 +27,7 @@ R = TypeVar("R")
 
 
 class Work:
-    def __init__(self, *, threads: int, send_threads: int, reply_threads: int = 16, name: str = "presales") -> None:
+    def __init__(self, *, threads: int, send_threads: int, reply_threads: int = 8, name: str = "presales") -> None:
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"{name}-work")
         self._send = ThreadPoolExecutor(max_workers=send_threads, thread_name_prefix=f"{name}-send")
         self._reply = ThreadPoolExecutor(max_workers=reply_threads, thread_name_prefix=f"{name}-reply")

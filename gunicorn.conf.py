@@ -13,3 +13,19 @@ graceful_timeout = GUNICORN_DEFAULTS["graceful_timeout"]
 keepalive = GUNICORN_DEFAULTS["keepalive"]
 backlog = GUNICORN_DEFAULTS["backlog"]
 control_socket_disable = GUNICORN_DEFAULTS["control_socket_disable"]
+
+# Prometheus counters from every worker in one /metrics: prometheus_client's multiprocess mode
+# needs a directory shared by the workers, named before they start (bot/metrics.py reads it).
+if _settings.workers > 1 and not _settings.metrics_dir:
+    import os
+    import tempfile
+
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="presales-metrics-")
+    get_settings.cache_clear()
+
+
+def child_exit(server, worker):  # noqa: ARG001 - gunicorn's hook signature
+    from prometheus_client import multiprocess
+
+    if get_settings().metrics_dir:
+        multiprocess.mark_process_dead(worker.pid)

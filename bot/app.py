@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from bot.config import Settings
 from bot.db import Database
 from bot.errors import InvalidInput, PresalesError
 from bot.flows import Flows
+from bot.logs import request_context
 from bot.slack.blocks.common import md, plain
 from bot.slack.client import make_client
 from bot.slack.notify import Notifier
@@ -37,18 +39,25 @@ class Deps:
     work: Work
     flows: Flows
 
-    def after_ack(self, body: dict, respond, fn, *args, **kwargs) -> None:
+    def after_ack(self, body: dict, respond, fn, *args, log_fields: dict | None = None, **kwargs) -> None:
         """Run what the person who clicked or typed is waiting for on the reply pool (never on
-        Bolt's listener threads); if it fails they are told in plain words."""
+        Bolt's listener threads), under the request's log fields; if it fails they are told
+        in plain words."""
         caller = Caller.of(body)
         url_respond = respond if body.get("response_url") else None
+        fields = log_fields or describe(body)
 
         def tell(error: Exception) -> None:
             message, _ = explain(error)
             if caller.user_id:
                 self.notifier.answer(url_respond, caller.user_id, message, channel=caller.channel_id)
 
-        self.work.reply(fn, *args, on_error=tell, **kwargs)
+        def run(*a, **kw):
+            request_context.set(fields)
+            return fn(*a, **kw)
+
+        run.__name__ = getattr(fn, "__name__", "after_ack")
+        self.work.reply(run, *args, on_error=tell, **kwargs)
 
     @property
     def policy(self):
@@ -85,8 +94,15 @@ def build_app(settings: Settings, *, deps: Deps | None = None, process_before_re
     )
 
     @app.middleware
-    def inject_deps(context, next):  # noqa: A002 - Bolt's argument name
+    def inject_deps(context, body, next):  # noqa: A002 - Bolt's argument name
+        """Dependencies for the listeners; who and what this request is, for the log lines
+        (bot/web.py writes one per request; after_ack carries it into the work it hands over)."""
         context["deps"] = deps
+        fields = describe(body)
+        context["log_fields"] = fields
+        holder = request_context.get()
+        if isinstance(holder, dict) and not holder:  # the WSGI layer's slot for this request
+            holder.update(fields)
         return next()
 
     import handlers
@@ -95,6 +111,24 @@ def build_app(settings: Settings, *, deps: Deps | None = None, process_before_re
     app.error(on_error)
     app.deps = deps  # type: ignore[attr-defined]
     return app
+
+
+def describe(body: dict) -> dict:
+    """rid, team, user and what was done, from any Slack payload (for the log lines)."""
+    body = body if isinstance(body, dict) else {}
+    caller = Caller.of(body)
+    kind = body.get("type") or ("command" if body.get("command") else "unknown")
+    name = body.get("command")
+    if kind == "block_actions":
+        name = ((body.get("actions") or [{}])[0] or {}).get("action_id")
+    elif kind in ("view_submission", "view_closed"):
+        name = (body.get("view") or {}).get("callback_id")
+    elif kind == "event_callback":
+        name = (body.get("event") or {}).get("type")
+    elif kind == "block_suggestion":
+        name = body.get("action_id")
+    return {"rid": uuid.uuid4().hex[:12], "team": caller.team_id or None, "user": caller.user_id or None,
+            "kind": kind, "action": str(name)[:64] if name else None}
 
 
 def explain(error: Exception) -> tuple[str, str | None]:

@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = get_settings()
         from bot.logs import configure_logging
 
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, settings.log_format)
         return COMMANDS[args.command](args, settings) or 0
     except (ConfigError, CliError, PresalesError) as exc:
         print(f"presales-bot: {exc}", file=sys.stderr)

@@ -85,6 +85,8 @@ class Settings:
     working_hours: tuple[int, int] = (9 * 60, 18 * 60)  # minutes after local midnight
     lease: timedelta = timedelta(minutes=5)
     digest_cron: str = "0 9 * * MON"
+    log_format: str = "json"
+    metrics_dir: str | None = None  # PROMETHEUS_MULTIPROC_DIR: counters shared by gunicorn workers
 
     @property
     def workers(self) -> int:
@@ -279,6 +281,8 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: str | os.PathL
         working_hours=_hours(merged, "PRESALES_WORKING_HOURS", (9 * 60, 18 * 60)),
         lease=_duration(merged, "PRESALES_LEASE", timedelta(minutes=5)),
         digest_cron=_cron(merged, "PRESALES_DIGEST_CRON", "0 9 * * MON"),
+        log_format=_choice(merged, "LOG_FORMAT", ("json", "text"), "json"),
+        metrics_dir=(merged.get("PROMETHEUS_MULTIPROC_DIR") or "").strip() or None,
     )
 
 

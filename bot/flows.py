@@ -18,7 +18,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot import clock
+from bot import clock, metrics
 from bot.config import Settings
 from bot.db import Database
 from bot.services import briefs, digest, directory, due, home
@@ -217,6 +217,11 @@ class Flows:
             return posted
 
         results = self.work.map(post, offers)
+        for result in results:
+            if result.ok:
+                metrics.offers_sent.inc()
+            else:
+                metrics.offers_failed.labels(code=result.error or "unknown").inc()
         with self.db.read() as session:
             current = session.get(Request, request_id)
         if current is not None and (current.status, current.claimed_by_id) != rendered:
@@ -531,7 +536,12 @@ class Flows:
     def deliver(self, notice_id: int, token: str) -> tuple[str, str]:
         """Send one leased notice if it is still true and still useful. Returns (kind, outcome)."""
         try:
-            return self._deliver(notice_id, token)
+            kind, outcome = self._deliver(notice_id, token)
+            metrics.notices.labels(kind=kind, outcome=outcome).inc()
+            if kind in (NoticeKind.REPING.value, NoticeKind.WIDEN.value, NoticeKind.ESCALATE.value) \
+                    and outcome in ("sent", "late"):
+                metrics.escalations.labels(step=kind).inc()
+            return kind, outcome
         except Exception as exc:  # one bad notice must not stop the tick: back off and retry it
             log.exception("delivering notice %s failed", notice_id)
             with self.db.session() as session:

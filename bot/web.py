@@ -1,15 +1,18 @@
-"""The WSGI application for production servers (gunicorn): POST /slack/events, GET /healthz."""
+"""The WSGI application for production servers (gunicorn): POST /slack/events, GET /healthz,
+GET /metrics (Prometheus)."""
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
+from bot import clock, metrics
 from bot.config import Settings, get_settings
-from bot.logs import configure_logging
+from bot.logs import configure_logging, request_context
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +26,37 @@ class WebApp:
         self.slack = SlackRequestHandler(app, path="/slack/events")
 
     def __call__(self, environ, start_response):
-        if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+        path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
+        if path == "/healthz" and method in ("GET", "HEAD"):
             return self.healthz(start_response)
-        return self.slack(environ, start_response)
+        if path == "/metrics" and method in ("GET", "HEAD"):
+            return self.metrics(start_response)
+        if path != "/slack/events":
+            return self.slack(environ, start_response)
+        started = time.perf_counter()
+        fields: dict = {}  # filled by the Bolt middleware (same thread): rid, team, user, kind, action
+        token = request_context.set(fields)
+        status: list[str] = []
+
+        def record_status(code, headers, exc_info=None):
+            status.append(code.split(" ", 1)[0])
+            return start_response(code, headers, exc_info) if exc_info else start_response(code, headers)
+
+        try:
+            return self.slack(environ, record_status)
+        finally:
+            elapsed = time.perf_counter() - started
+            metrics.ack_seconds.observe(elapsed)
+            # rid, team, user, kind and action come from the request context (bot/logs.py)
+            log.info("slack request", extra={"ms": round(elapsed * 1000, 1),
+                                            "status": int(status[0]) if status else None})
+            request_context.reset(token)
+
+    def metrics(self, start_response):
+        body, content_type = metrics.render(self.deps.db, clock.now, multiprocess_dir=self.deps.settings.metrics_dir)
+        start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(body))),
+                                  ("Cache-Control", "no-store")])
+        return [body]
 
     def healthz(self, start_response):
         ok = self.deps.db.ping()
@@ -44,5 +75,5 @@ def create_app(settings: Settings | None = None, **build_kwargs) -> WebApp:
     from bot.app import build_app
 
     settings = settings or get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     return WebApp(build_app(settings, **build_kwargs))

@@ -15,6 +15,7 @@ finished instead of sleeping.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import uuid
@@ -57,6 +58,9 @@ class Work:
                 ref = uuid.uuid4().hex[:8]
                 log.exception("background work %s failed (ref %s)", name, ref)
                 self.failures.append(f"{name}: {type(exc).__name__} ({ref})")
+                from bot import metrics
+
+                metrics.background_failures.inc()
                 return None
             finally:
                 with self._idle:
@@ -64,7 +68,8 @@ class Work:
                     if self._pending == 0:
                         self._idle.notify_all()
 
-        return executor.submit(run)
+        # carry the request's log context (rid, team, user, action) into the background
+        return executor.submit(contextvars.copy_context().run, run)
 
     def submit(self, fn: Callable[..., object], *args, **kwargs) -> Future:
         """Run a background flow; an exception is logged with a reference id."""
@@ -79,7 +84,7 @@ class Work:
         errors (one failure must not stop the others). ``pool="send"`` for single Slack calls;
         ``pool="work"`` for flows that fan out themselves (never call it from a work thread)."""
         executor = self._send if pool == "send" else self._pool
-        futures = [executor.submit(fn, item) for item in items]
+        futures = [executor.submit(contextvars.copy_context().run, fn, item) for item in items]
         return [f.result() for f in futures]
 
     def drain(self, timeout: float = 30.0) -> bool:

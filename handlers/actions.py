@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot import clock
+from bot import clock, metrics
 from bot.services import briefs, claims, digest, directory, due, followups
 from bot.services import requests as requests_service
 from bot.services.claims import Outcome
@@ -64,6 +64,7 @@ def claim(d, body, respond):
         result = claims.claim(session, request_id=request_id, team_id=caller.team_id, expert_user_id=caller.user_id,
                               policy=d.policy, now=clock.now())
     if result.outcome == Outcome.WON:
+        metrics.claims.inc()
         d.work.submit(d.flows.after_claim, request_id)
     else:
         d.work.submit(d.flows.refresh_for, request_id, result.expert.id)  # the clicked DM shows the truth

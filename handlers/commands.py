@@ -59,7 +59,7 @@ def presales(ack, command, respond, context):
     """Ack at once; everything else runs on the reply pool (see handlers.context.after_ack)."""
     ack()
     deps = deps_of(context)
-    deps.after_ack(command, respond, route, deps, command, respond)
+    deps.after_ack(command, respond, route, deps, command, respond, log_fields=context.get("log_fields"))
 
 
 def route(deps: Deps, command: dict, respond) -> None:

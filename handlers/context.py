@@ -25,7 +25,7 @@ def after_ack(fn: Callable) -> Callable:
     def listener(ack, body, respond, context):
         ack()
         deps = deps_of(context)
-        deps.after_ack(body, respond, fn, deps, body, respond)
+        deps.after_ack(body, respond, fn, deps, body, respond, log_fields=context.get("log_fields"))
 
     listener.__name__ = fn.__name__
     listener.__doc__ = fn.__doc__

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot import clock
+from bot import clock, metrics
 from bot.app import explain
 from bot.errors import InvalidInput
 from bot.services import briefs, claims, directory, followups
@@ -61,7 +61,7 @@ def submit_request(ack, body, view, context):
         return
     ack()
     d.after_ack(body, None, store_request, d, caller, channel_id or caller.user_id, draft, clean_brief,
-                view.get("id"), now)
+                view.get("id"), now, log_fields=context.get("log_fields"))
 
 
 def store_request(d, caller: Caller, channel_id: str, draft, clean_brief, source_key: str | None, now) -> None:
@@ -78,6 +78,7 @@ def store_request(d, caller: Caller, channel_id: str, draft, clean_brief, source
             f"> {escape(draft.account)}: {escape(draft.description[:2000])}"))
         return
     if created.created:
+        metrics.requests_created.inc()
         d.work.submit(d.flows.after_create, created.request.id)
 
 
@@ -108,7 +109,9 @@ def submit_decline(ack, body, view, context):
         result = claims.decline(session, request_id=request_id, team_id=caller.team_id, expert_user_id=caller.user_id,
                                 reason=reason, now=clock.now())
     d.work.submit(d.flows.refresh_all, request_id)
-    if not result.changed:
+    if result.changed:
+        metrics.declines.inc()
+    else:
         d.notifier.post(caller.user_id, *replies.text_reply(f"Request #{request_id} is {result.request.status}; "
                                                              "your decline was not needed."))
 

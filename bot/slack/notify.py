@@ -15,6 +15,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.models.views import View
 
+from bot import metrics
+
 log = logging.getLogger(__name__)
 
 
@@ -58,7 +60,8 @@ class Notifier:
             response = fn(**kwargs)
         except Exception as exc:  # SlackApiError, connection errors after retries, timeouts
             code = _error_code(exc)
-            log.warning("slack %s failed: %s", what, code)
+            log.warning("slack %s failed: %s", what, code, extra={"slack_method": what, "slack_error": code})
+            metrics.slack_errors.labels(method=what, code=code).inc()
             return Posted(ok=False, error=code)
         data = response.data if hasattr(response, "data") else response
         if not isinstance(data, dict):

@@ -49,7 +49,11 @@ EXTRA_SCOPES = {"chat:write.public"}
 
 def specs_dir() -> Path:
     env = os.environ.get("SLACK_SPECS_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[3] / "shared" / "slack-specs"
+    if env:
+        return Path(env)
+    from tests.fakes.slack_api import specs_dir as fake_specs_dir
+
+    return fake_specs_dir()
 
 
 @pytest.fixture(scope="module")

@@ -114,13 +114,24 @@ class MethodSpec:
     accepts_json: bool  # "application/json" listed in ``consumes``
 
 
+SPEC_CANDIDATES = (
+    # beside the checkout (/work/main -> /work/shared), wherever the checkout is
+    Path(__file__).resolve().parents[3] / "shared" / "slack-specs",
+    # the workplace's shared folder, for a clean clone elsewhere (CI, /tmp/fresh)
+    Path("/work/shared/slack-specs"),
+)
+
+
 def specs_dir() -> Path:
-    """Directory holding Slack's spec files (env ``SLACK_SPECS_DIR`` wins)."""
+    """Directory holding Slack's spec files: env ``SLACK_SPECS_DIR``, else the first place in
+    SPEC_CANDIDATES that has them."""
     env = os.environ.get("SLACK_SPECS_DIR")
     if env:
         return Path(env)
-    # tests/fakes/slack_api.py -> parents[3] is the directory holding the repo (/work).
-    return Path(__file__).resolve().parents[3] / "shared" / "slack-specs"
+    for candidate in SPEC_CANDIDATES:
+        if (candidate / SPEC_FILE).is_file():
+            return candidate
+    return SPEC_CANDIDATES[0]
 
 
 @lru_cache(maxsize=4)

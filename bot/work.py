@@ -97,11 +97,11 @@ class Work:
         return self._pending
 
     def shutdown(self, timeout: float = 20.0) -> None:
-        """Stop taking work; let in-flight work finish (bounded by ``timeout``). Work still
-        queued after that is dropped: the scheduler's safety net re-drives broadcasts."""
+        """Let in-flight work and what it hands over finish (bounded by ``timeout``), then stop.
+        Work still queued after that is dropped: the scheduler's safety net re-drives broadcasts."""
+        self.drain(timeout)  # in-flight work may still hand over follow-ups (store -> broadcast): drained too
         with self._idle:
             self._closed = True
-        self.drain(timeout)
         for executor in (self._pool, self._send, self._reply):
             executor.shutdown(wait=False, cancel_futures=True)
 

@@ -135,49 +135,11 @@ class Harness:
         texts = [str(r.get("text", "")) + " " + _blocks_text(r.get("blocks")) for r in self.responses(reply)]
         return "\n".join(texts)
 
-    def request_values(
-        self, *, kind: str = "demo", skills: tuple[str, ...] = ("kubernetes",), account: str = "Acme",
-        meeting_at: datetime | None | str = "default", duration: int | None = 60, needed_by: datetime | None = None,
-        urgency: str = "normal", description: str = "Show the multi-cluster failover story", crm_url: str | None = None,
-        brief: dict | bool = True,
-    ) -> dict:
-        if meeting_at == "default":
-            meeting_at = clock.now() + timedelta(days=3)
-        values = {
-            Field.KIND: {"value": d.static_select(kind)},
-            Field.SKILLS: {Action.SKILL_SELECT: {"type": "multi_external_select",
-                                                 "selected_options": [_option(s) for s in skills]}},
-            Field.ACCOUNT: {"value": d.plain_text_input(account)},
-            Field.MEETING_AT: {"value": d.datetimepicker(int(meeting_at.timestamp()) if meeting_at else None)},
-            Field.DURATION: {"value": d.static_select(str(duration) if duration else None)},
-            Field.NEEDED_BY: {"value": d.datetimepicker(int(needed_by.timestamp()) if needed_by else None)},
-            Field.URGENCY: {"value": d.static_select(urgency)},
-            Field.DESCRIPTION: {"value": d.plain_text_input(description)},
-            Field.CRM_URL: {"value": {"type": "url_text_input", "value": crm_url}},
-        }
-        if brief:
-            values.update(self.brief_values(**(brief if isinstance(brief, dict) else {}),
-                                            meeting_at=meeting_at if isinstance(meeting_at, datetime) else None))
-        return {str(k): {str(a): v for a, v in inner.items()} for k, inner in values.items()}
+    def request_values(self, **fields: Any) -> dict:
+        return request_values(**fields)
 
-    def brief_values(self, *, meeting_at: datetime | None = None, problem: str = "Their batch jobs miss the SLA every "
-                     "month-end; they hope to see how we cut the run time in half.",
-                     show: str = "Multi-cluster failover, the cost dashboard and the audit trail.",
-                     attendees: str = "Jane Doe, CTO - decision maker\nRaj Patel - technical evaluator",
-                     decision: str = "Pick the platform vendor for the 2027 renewal",
-                     decision_by: str | None = None, cta: str = "", competitors: str = "", links: str = "") -> dict:
-        if decision_by is None:
-            decision_by = ((meeting_at or clock.now() + timedelta(days=3)) + timedelta(days=7)).date().isoformat()
-        return {
-            Field.BRIEF_PROBLEM: {"value": d.plain_text_input(problem)},
-            Field.BRIEF_SHOW: {"value": d.plain_text_input(show)},
-            Field.BRIEF_ATTENDEES: {"value": d.plain_text_input(attendees)},
-            Field.BRIEF_DECISION: {"value": d.plain_text_input(decision)},
-            Field.BRIEF_DECISION_BY: {"value": {"type": "datepicker", "selected_date": decision_by or None}},
-            Field.BRIEF_CTA: {"value": d.plain_text_input(cta or None)},
-            Field.BRIEF_COMPETITORS: {"value": d.plain_text_input(competitors or None)},
-            Field.BRIEF_LINKS: {"value": d.plain_text_input(links or None)},
-        }
+    def brief_values(self, **fields: Any) -> dict:
+        return brief_values(**fields)
 
     def open_form(self, user_id: str = AE, text: str = "", *, channel_id: str = "C0DEAL") -> Reply:
         return self.command(user_id, text, channel_id=channel_id)
@@ -249,3 +211,48 @@ def _blocks_text(blocks: Any) -> str:
         blocks = json.loads(blocks)
     walk(blocks)
     return " ".join(out)
+
+
+def request_values(
+    *, kind: str = "demo", skills: tuple[str, ...] = ("kubernetes",), account: str = "Acme",
+    meeting_at: datetime | None | str = "default", duration: int | None = 60, needed_by: datetime | None = None,
+    urgency: str = "normal", description: str = "Show the multi-cluster failover story", crm_url: str | None = None,
+    brief: dict | bool = True,
+) -> dict:
+    if meeting_at == "default":
+        meeting_at = clock.now() + timedelta(days=3)
+    values = {
+        Field.KIND: {"value": d.static_select(kind)},
+        Field.SKILLS: {Action.SKILL_SELECT: {"type": "multi_external_select",
+                                             "selected_options": [_option(s) for s in skills]}},
+        Field.ACCOUNT: {"value": d.plain_text_input(account)},
+        Field.MEETING_AT: {"value": d.datetimepicker(int(meeting_at.timestamp()) if meeting_at else None)},
+        Field.DURATION: {"value": d.static_select(str(duration) if duration else None)},
+        Field.NEEDED_BY: {"value": d.datetimepicker(int(needed_by.timestamp()) if needed_by else None)},
+        Field.URGENCY: {"value": d.static_select(urgency)},
+        Field.DESCRIPTION: {"value": d.plain_text_input(description)},
+        Field.CRM_URL: {"value": {"type": "url_text_input", "value": crm_url}},
+    }
+    if brief:
+        values.update(brief_values(**(brief if isinstance(brief, dict) else {}),
+                                        meeting_at=meeting_at if isinstance(meeting_at, datetime) else None))
+    return {str(k): {str(a): v for a, v in inner.items()} for k, inner in values.items()}
+
+def brief_values(*, meeting_at: datetime | None = None, problem: str = "Their batch jobs miss the SLA every "
+                 "month-end; they hope to see how we cut the run time in half.",
+                 show: str = "Multi-cluster failover, the cost dashboard and the audit trail.",
+                 attendees: str = "Jane Doe, CTO - decision maker\nRaj Patel - technical evaluator",
+                 decision: str = "Pick the platform vendor for the 2027 renewal",
+                 decision_by: str | None = None, cta: str = "", competitors: str = "", links: str = "") -> dict:
+    if decision_by is None:
+        decision_by = ((meeting_at or clock.now() + timedelta(days=3)) + timedelta(days=7)).date().isoformat()
+    return {
+        Field.BRIEF_PROBLEM: {"value": d.plain_text_input(problem)},
+        Field.BRIEF_SHOW: {"value": d.plain_text_input(show)},
+        Field.BRIEF_ATTENDEES: {"value": d.plain_text_input(attendees)},
+        Field.BRIEF_DECISION: {"value": d.plain_text_input(decision)},
+        Field.BRIEF_DECISION_BY: {"value": {"type": "datepicker", "selected_date": decision_by or None}},
+        Field.BRIEF_CTA: {"value": d.plain_text_input(cta or None)},
+        Field.BRIEF_COMPETITORS: {"value": d.plain_text_input(competitors or None)},
+        Field.BRIEF_LINKS: {"value": d.plain_text_input(links or None)},
+    }

@@ -206,6 +206,38 @@ def test_sigterm_stops_the_server_promptly(tmp_path, fake_slack):
         _stop(srv.proc)
 
 
+def test_sigterm_lets_in_flight_dms_finish(tmp_path, fake_slack):
+    """Graceful shutdown (issue 5): a broadcast still sending when SIGTERM arrives completes
+    before the process exits (bounded by gunicorn's graceful timeout)."""
+    from bot import clock
+    from bot.db import Database
+    from bot.services import directory
+    from tests.harness import request_values
+
+    fake_slack.reset()
+    srv = start_server(tmp_path, fake_slack.api_url)
+    try:
+        experts = [f"U0TERM{i}" for i in range(6)]
+        db = Database(sqlite_url(tmp_path / "serve.db"))
+        with db.session() as session:
+            for user in experts:
+                directory.set_expert(session, team_id="T0001", user_id=user, now=clock.now(),
+                                     skills=directory.parse_skill_list("kubernetes"))
+        db.dispose()
+        fake_slack.latency_for["chat.postMessage"] = 0.4  # every DM takes a while
+        driver = SlackDriver(srv.url, SIGNING_SECRET, team_id="T0001", fake=fake_slack)
+        assert driver.command("U0AE", "").status == 200
+        fake_slack.wait_for("views.open")
+        assert driver.submit_view("U0AE", "request_modal", request_values()).status == 200
+        srv.proc.send_signal(signal.SIGTERM)  # right after the ack: the broadcast is in flight
+        assert srv.proc.wait(STOP_TIMEOUT) == 0, srv.output()
+        delivered = {u for u in experts if fake_slack.dm_messages(u)}
+        assert delivered == set(experts), srv.output()
+    finally:
+        fake_slack.latency_for.clear()
+        _stop(srv.proc)
+
+
 # ------------------------------------------------------------------ /healthz when the database is down
 
 

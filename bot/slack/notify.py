@@ -9,6 +9,7 @@ client (bot/slack/client.py). Log lines carry Slack error codes, never tokens.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 from slack_sdk import WebClient
@@ -51,18 +52,40 @@ def _error_code(exc: Exception) -> str:
     return type(exc).__name__.lower()[:64]
 
 
+# The token no longer works (revoked, app uninstalled, account deactivated): every call would fail.
+AUTH_DEAD = frozenset({"invalid_auth", "account_inactive", "token_revoked", "token_expired", "not_authed",
+                       "app_uninstalled", "team_disabled"})
+AUTH_PAUSE_SECONDS = 300
+
+
 class Notifier:
     def __init__(self, client: WebClient) -> None:
         self.client = client
+        self._paused_until = 0.0  # monotonic; set when Slack says the token is dead
+
+    @property
+    def paused(self) -> bool:
+        # RELIABILITY 45: no retry storm against a dead token; queued notices wait for their lease
+        return time.monotonic() < self._paused_until
+
+    def _failed(self, what: str, exc: Exception) -> str:
+        """Log and count a failed call; pause every call when the token is dead. The error code."""
+        code = _error_code(exc)
+        log.warning("slack %s failed: %s", what, code, extra={"slack_method": what, "slack_error": code})
+        metrics.slack_errors.labels(method=what, code=code).inc()
+        if code in AUTH_DEAD:
+            self._paused_until = time.monotonic() + AUTH_PAUSE_SECONDS
+            log.critical("Slack refused the bot token (%s): Slack calls paused for %d s. Reinstall the app or "
+                         "set a new SLACK_BOT_TOKEN.", code, AUTH_PAUSE_SECONDS)
+        return code
 
     def _call(self, what: str, fn, **kwargs) -> Posted:
+        if self.paused:
+            return Posted(ok=False, error="auth_paused")
         try:
             response = fn(**kwargs)
         except Exception as exc:  # SlackApiError, connection errors after retries, timeouts
-            code = _error_code(exc)
-            log.warning("slack %s failed: %s", what, code, extra={"slack_method": what, "slack_error": code})
-            metrics.slack_errors.labels(method=what, code=code).inc()
-            return Posted(ok=False, error=code)
+            return Posted(ok=False, error=self._failed(what, exc))
         data = response.data if hasattr(response, "data") else response
         if not isinstance(data, dict):
             return Posted(ok=True)
@@ -138,10 +161,12 @@ class Notifier:
     # ---- people
 
     def profile(self, user_id: str) -> Profile | None:
+        if self.paused:
+            return None
         try:
             data = self.client.users_info(user=user_id).data
         except Exception as exc:
-            log.warning("slack users.info failed: %s", _error_code(exc))
+            self._failed("users.info", exc)
             return None
         user = data.get("user") or {} if isinstance(data, dict) else {}
         profile = user.get("profile") or {}

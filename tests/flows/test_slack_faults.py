@@ -79,3 +79,20 @@ def test_ephemeral_answers_survive_a_used_up_response_url(h):
     assert len(answered) == 5 and len(refused) == 1
     ephemerals = h.slack.ephemerals(AE)
     assert len(ephemerals) == 1 and "/presales expert add" in str(ephemerals[0])
+
+
+def test_a_revoked_token_pauses_slack_calls_instead_of_a_retry_storm(h, caplog):
+    """RELIABILITY 45: invalid_auth / token_revoked -> stop calling Slack for a while, say so loudly."""
+    import logging
+
+    h.person(AE)
+    for i in range(5):
+        h.expert(f"U0EX{i}")
+    h.slack.fail("*", error="token_revoked", times=1)
+    with caplog.at_level(logging.WARNING):
+        h.submit_request(AE)
+    calls = [c for c in h.slack.calls if c.method not in ("auth.test", "response_url")]
+    assert len(calls) == 1  # the first refusal; nothing after it
+    assert any(r.levelname == "CRITICAL" and "token_revoked" in r.getMessage() for r in caplog.records)
+    request = h.last_request()
+    assert all(h.offer(request.id, f"U0EX{i}").ts is None for i in range(5))  # retried later, not lost

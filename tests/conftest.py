@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from bot import clock
 from bot.db import is_sqlite, normalize_url
@@ -26,20 +27,44 @@ def pytest_report_header(config):
     return f"database: {'PostgreSQL' if os.environ.get('TEST_DATABASE_URL') else 'SQLite'}"
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory) -> str:
-    url = os.environ.get("TEST_DATABASE_URL")
-    if url:
-        url = normalize_url(url)
+def _own_postgres_database(url: str) -> tuple[str, callable]:
+    """A database of this run's own next to TEST_DATABASE_URL's (so two runs never share tables),
+    dropped at the end; the given database itself if we may not create one."""
+    base = make_url(url)
+    name = f"{base.database}_run{os.getpid()}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception:  # no CREATEDB right: use the given database, emptied
         engine = create_engine(url)
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
         engine.dispose()
+        return url, lambda: None
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return base.set(database=name).render_as_string(hide_password=False), drop
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    cleanup = None
+    if url:
+        url, cleanup = _own_postgres_database(normalize_url(url))
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
     upgrade(url)
-    return url
+    yield url
+    if cleanup:
+        cleanup()
 
 
 def empty_database(url: str) -> None:

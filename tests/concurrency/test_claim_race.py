@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
@@ -137,8 +138,11 @@ def test_overlapping_broadcasts_send_each_dm_once_and_one_status_message(h):
     experts = [h.expert(f"U0OVR{i:02d}") for i in range(12)]
     h.slack.latency_for["chat.postMessage"] = 0.05
     h.open_form(AE)
-    h.driver.submit_view(AE, "request_modal", h.request_values())  # queues the broadcast, not drained
-    request = h.last_request()
+    h.driver.submit_view(AE, "request_modal", h.request_values())  # stored and broadcast after the ack
+    deadline = time.monotonic() + 10
+    while (request := h.last_request()) is None and time.monotonic() < deadline:
+        time.sleep(0.01)  # waiting for the row, not for a result: the race below is the test
+    assert request is not None
     racers = [threading.Thread(target=h.deps.flows.broadcast, args=(request.id,)) for _ in range(2)]
     [t.start() for t in racers]
     [t.join(30) for t in racers]

@@ -170,7 +170,7 @@ class Flows:
             if request is None or request.status != RequestStatus.OPEN.value:
                 return 0
             skill_ids = directory.related_skill_ids(session, [s.id for s in request.skills]) if widen else None
-            matches = directory.match_experts(
+            matches = [] if request.synthetic else directory.match_experts(
                 session, request=request, now=now, limit=None if widen else self.settings.fanout_limit,
                 exclude_person_ids=exclude_person_ids, skill_ids=skill_ids,
             )

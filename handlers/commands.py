@@ -262,6 +262,17 @@ def send_digest(cmd: Cmd) -> None:
     cmd.say(f"The digest for {week.label} is on its way to your DM.")
 
 
+def selftest(cmd: Cmd) -> None:
+    with cmd.session() as session:
+        request = requests_service.create_selftest(session, team_id=cmd.caller.team_id,
+                                                   admin_user_id=cmd.caller.user_id,
+                                                   channel_id=cmd.caller.channel_id or cmd.caller.user_id,
+                                                   policy=cmd.deps.policy, now=clock.now())
+    cmd.deps.work.submit(cmd.deps.flows.after_create, request.id)
+    cmd.say(f"Self-test #{request.id} is on its way to your DM: claim it to see the whole path work. "
+            "It is not counted in any figure.")
+
+
 def show_help(cmd: Cmd) -> None:
     cmd.reply(replies.help_reply(stats_days=cmd.deps.settings.stats_period.days))
 
@@ -282,4 +293,5 @@ SUBCOMMANDS: dict[str, Callable[[Cmd], None]] = {
     "back": back,
     "stats": show_stats,
     "digest": send_digest,
+    "selftest": selftest,
 }

@@ -99,6 +99,7 @@ class Request(Base):
     source_key: Mapped[str | None] = mapped_column(String(128), unique=True)
     needs_brief: Mapped[bool] = mapped_column(default=False, server_default="0")
     last_minute: Mapped[bool] = mapped_column(default=False, server_default="0")
+    synthetic: Mapped[bool] = mapped_column(default=False, server_default="0")  # a self-test: in no figure
     ladder_from: Mapped[datetime | None]  # when the current escalation ladder started (broadcast, release)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -254,7 +254,8 @@ class DigestData:
 
 
 def _in_week(team_id: str, week: Week):
-    return and_(Request.team_id == team_id, Request.created_at >= week.start, Request.created_at < week.end)
+    return and_(Request.team_id == team_id, Request.created_at >= week.start, Request.created_at < week.end,
+                Request.synthetic.is_(False))
 
 
 def _seconds(ms) -> float | None:

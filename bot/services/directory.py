@@ -483,6 +483,8 @@ def is_eligible(session: Session, *, request: Request, person: Person) -> bool:
     """May this person claim the request: an active expert of this workspace (not the requester)
     who was offered it, or who has one of its skills (claiming from the experts channel).
     Someone removed from the directory can no longer claim what they were once offered."""
+    if request.synthetic:  # a self-test: the person it was sent to, whoever they are
+        return person.team_id == request.team_id and was_offered(session, request=request, person=person)
     if person.team_id != request.team_id or person.id == request.requester_id or not person.is_expert:
         return False
     if was_offered(session, request=request, person=person):

@@ -142,6 +142,8 @@ def plan(request: Request, *, policy: Policy, has_brief: bool, manager_ids: list
     it depends on stored moments (creation, broadcast, claim), never on "now"."""
     out: list[Planned] = []
     ae, when, status = request.requester_id, request.when, request.status
+    if request.synthetic:  # a self-test escalates to nobody: it only expires
+        return [Planned(NoticeKind.EXPIRE, ae, "", when)] if status == RequestStatus.OPEN.value and when else []
     live = status in (RequestStatus.HELD.value, RequestStatus.OPEN.value, RequestStatus.CLAIMED.value)
     if status in (RequestStatus.HELD.value, RequestStatus.OPEN.value) and when is not None:
         out.append(Planned(NoticeKind.EXPIRE, ae, "", when))

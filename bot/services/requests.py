@@ -346,6 +346,27 @@ def create(
     return Created(request, True)
 
 
+def create_selftest(session: Session, *, team_id: str, admin_user_id: str, channel_id: str,
+                    policy: due.Policy, now: datetime) -> Request:
+    """A synthetic request (RELIABILITY 61): the whole path — DM, Claim, status message, Home —
+    exercised end to end with the admin as its only expert, and counted in no figure."""
+    directory.require_manager(session, team_id=team_id, user_id=admin_user_id, admins=policy.admins)
+    admin = directory.ensure_person(session, team_id=team_id, user_id=admin_user_id, now=now)
+    request = Request(
+        team_id=team_id, requester_id=admin.id, channel_id=channel_id, kind=RequestKind.QUESTION.value,
+        account="Self-test", description="A self-test of presales-bot: claim it to see the whole path work. "
+        "It is not counted in any figure.", urgency=Urgency.NORMAL.value, needed_by=now + timedelta(hours=1),
+        status=RequestStatus.OPEN.value, needs_brief=False, last_minute=False, synthetic=True,
+        created_at=now, updated_at=now,
+    )
+    session.add(request)
+    session.flush()
+    session.add(Offer(request_id=request.id, expert_id=admin.id, rank=1, created_at=now, attempts=0))
+    history.log_event(session, request_id=request.id, actor_id=admin.id, kind="selftest", now=now)
+    due.sync(session, request=request, policy=policy, now=now)
+    return request
+
+
 def plan_offers(session: Session, *, request: Request, matches: Sequence[directory.Match], now: datetime) -> list[Offer]:
     """Offer rows for matches that do not have one yet (one per request and expert). The
     request row is locked first, so two broadcasts of one request plan one after the other."""

@@ -65,7 +65,8 @@ def _offer_scope(team_id: str, since: datetime, until: datetime):
     serves it (a coalesce() in the WHERE clause would scan every offer)."""
     sent = and_(Offer.sent_at >= since, Offer.sent_at < until)
     unsent = and_(Offer.sent_at.is_(None), Offer.responded_at >= since, Offer.responded_at < until)
-    return and_(Person.team_id == team_id, or_(sent, unsent))
+    real = Offer.request_id.not_in(select(Request.id).where(Request.synthetic.is_(True)))  # self-tests count nowhere
+    return and_(Person.team_id == team_id, or_(sent, unsent), real)
 
 
 def response_figures(
@@ -126,7 +127,8 @@ def team_figures(session: Session, *, team_id: str, since: datetime, until: date
     responses = response_figures(session, team_id=team_id, since=since, until=until, by_expert=False).get(
         None, ResponseFigures()
     )
-    in_period = and_(Request.team_id == team_id, Request.broadcast_at >= since, Request.broadcast_at < until)
+    in_period = and_(Request.team_id == team_id, Request.broadcast_at >= since, Request.broadcast_at < until,
+                     Request.synthetic.is_(False))
     first_response = (
         select(Offer.request_id, func.min(Offer.responded_at).label("first_at"))
         .where(Offer.responded_at.is_not(None))

@@ -73,3 +73,27 @@ def test_one_log_line_per_slack_request_with_a_request_id_carried_into_backgroun
     assert failure.rid == submit.rid  # the broadcast after the ack logs under the submission's id
     line = json.loads(JsonFormatter().format(submit))
     assert {"ts", "level", "logger", "msg", "rid", "team", "user", "kind", "action", "ms"} <= set(line)
+
+
+def test_a_self_test_goes_end_to_end_and_counts_nowhere(h):
+    """RELIABILITY 61: a synthetic request reaches a test expert (the manager who asked) and is
+    excluded from every figure."""
+    from bot.services import digest as digest_service
+    from tests.harness import ADMIN
+
+    h.person(ADMIN)
+    assert "Only managers" in h.said(h.command(AE, "selftest"))
+    assert "on its way" in h.said(h.command(ADMIN, "selftest"))
+    request = h.last_request()
+    assert request.synthetic and "Claim" in h.dm_text(ADMIN, request.id)
+    h.click(ADMIN, Action.CLAIM, request.id)
+    assert h.last_request().claimed_by.slack_user_id == ADMIN
+    assert "Claimed by" in h.status_text(request.id)
+    said = h.said(h.command(ADMIN, "stats"))
+    assert "0 requests, 0 claimed" in said and "notified 0" in said
+    with h.db.read() as session:
+        week = digest_service.week_of(request.created_at.date(), "UTC")
+        data = digest_service.compute(session, team_id="T0001", week=week, due_before=h.settings.brief_due_before,
+                                      now=request.created_at)
+    assert data.team.made == 0
+    assert [n.kind for n in h.notices(request.id) if n.state == "pending"] == []  # no escalation, no reminders

@@ -28,7 +28,7 @@ HELP = """*presales-bot* summons the right expert for a deal and times every res
 • `/presales expert add @someone kubernetes:expert, security, fintech:learning`
 • `/presales expert remove @someone` · `/presales directory [skill]`
 • `/presales digest [last | this | 2026-W47]` — the weekly digest, now, in your DM
-• `/presales manager add @someone` (admins only)"""
+• `/presales manager add @someone` (admins only) · `/presales selftest` — a test request to yourself"""
 
 
 def text_reply(text: str) -> Reply:

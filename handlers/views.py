@@ -9,7 +9,6 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot import clock, metrics
-from bot.app import explain
 from bot.errors import InvalidInput
 from bot.services import briefs, claims, directory, followups
 from bot.services import requests as requests_service
@@ -35,8 +34,10 @@ def _values(view: dict) -> dict:
 
 
 def submit_request(ack, body, view, context):
-    """Validate (reads only), ack within milliseconds, then store and broadcast after the ack.
-    If storing fails the AE gets their own text back in a DM: nothing typed is lost."""
+    """Validate with reads only, store in one short transaction, then ack; matching and the
+    fan-out run after the ack. Storing before the ack is deliberate (RELIABILITY 42): a process
+    that dies before it answered leaves nothing half-written and the AE's modal still open with
+    their text, ready to resubmit — never "sent" on screen but lost."""
     d, caller = deps_of(context), Caller.of(body)
     now = clock.now()
     channel_id = parse_request_modal_metadata(view.get("private_metadata"))
@@ -59,24 +60,12 @@ def submit_request(ack, body, view, context):
     if errors:
         ack(response_action="errors", errors=errors)
         return
+    with d.db.session() as session:
+        created = requests_service.create(
+            session, team_id=caller.team_id, requester_user_id=caller.user_id, channel_id=channel_id or caller.user_id,
+            draft=draft, source_key=view.get("id"), policy=d.policy, now=now, brief=clean_brief,
+        )
     ack()
-    d.after_ack(body, None, store_request, d, caller, channel_id or caller.user_id, draft, clean_brief,
-                view.get("id"), now, log_fields=context.get("log_fields"))
-
-
-def store_request(d, caller: Caller, channel_id: str, draft, clean_brief, source_key: str | None, now) -> None:
-    try:
-        with d.db.session() as session:
-            created = requests_service.create(
-                session, team_id=caller.team_id, requester_user_id=caller.user_id, channel_id=channel_id,
-                draft=draft, source_key=source_key, policy=d.policy, now=now, brief=clean_brief,
-            )
-    except Exception as exc:
-        message, _ = explain(exc)
-        d.notifier.post(caller.user_id, *replies.text_reply(
-            f"{message}\nYour request was not saved. Here is what you wrote, to send it again:\n"
-            f"> {escape(draft.account)}: {escape(draft.description[:2000])}"))
-        return
     if created.created:
         metrics.requests_created.inc()
         d.work.submit(d.flows.after_create, created.request.id)

@@ -10,6 +10,8 @@ the scheduler call flows the same way.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time as _time
 import uuid
@@ -21,7 +23,7 @@ from sqlalchemy import select
 from bot import clock, metrics
 from bot.config import Settings
 from bot.db import Database
-from bot.services import briefs, digest, directory, due, home
+from bot.services import briefs, digest, directory, due, heartbeat, home
 from bot.services import requests as requests_service
 from bot.slack.blocks import brief as brief_ui
 from bot.slack import chart
@@ -63,6 +65,8 @@ class Flows:
 
     def __post_init__(self) -> None:
         self.policy = due.Policy.from_settings(self.settings)
+        self.scheduler_id = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._others_warned: set[str] = set()
         self._homes_lock = threading.Lock()
         self._homes_queued: set[tuple[str, str]] = set()
 
@@ -498,6 +502,20 @@ class Flows:
         return sent
 
     # ------------------------------------------------------------ the scheduler
+
+    def heartbeat(self) -> list[str]:
+        """Say this scheduler is alive; warn (once each) about other schedulers running too."""
+        window = max(3 * self.settings.scheduler_interval, timedelta(minutes=2))
+        with self.db.session() as session:
+            others = heartbeat.beat(session, me=self.scheduler_id, host=socket.gethostname(), pid=os.getpid(),
+                                    now=clock.now(), window=window)
+        for other in others:
+            if other.id not in self._others_warned:
+                self._others_warned.add(other.id)
+                log.warning("another scheduler is running (%s, pid %s, since %s): safe — every notice is leased — "
+                            "but usually a mistake: run one `presales-bot scheduler` (Procfile clock:) and start web "
+                            "processes with --no-scheduler", other.host, other.pid, other.started_at.isoformat())
+        return [o.id for o in others]
 
     def sweep_due(self, *, batch: int = 100, budget_s: float = 25.0) -> Sweep:
         """Lease due notices and deliver them, batch after batch, within ``budget_s``.

@@ -2,6 +2,7 @@
 
 from models.base import Base, UTCDateTime
 from models.digest import Digest
+from models.heartbeat import SchedulerHeartbeat
 from models.brief import AttendeeRole, Brief, BriefAttendee, BriefEdit, FollowUp
 from models.person import ExpertSkill, Person, Skill, SkillLevel
 from models.request import (
@@ -18,7 +19,7 @@ from models.request import (
 from models.schedule import DueNotice, NoticeKind, NoticeState
 
 __all__ = [
-    "Digest",
+    "Digest", "SchedulerHeartbeat",
     "AttendeeRole", "Brief", "BriefAttendee", "BriefEdit", "FollowUp", "DueNotice", "NoticeKind", "NoticeState",
     "Base", "UTCDateTime", "ExpertSkill", "Person", "Skill", "SkillLevel", "KIND_LABELS", "Offer", "Request",
     "RequestEvent", "RequestKind", "RequestStatus", "Response", "Urgency", "request_skills",

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 def sweep_due_work(deps: Deps) -> dict:
     """Lease every due notice and deliver it (reminders, nudges, escalation, follow-ups, expiry)."""
+    deps.flows.heartbeat()
     sweep = deps.flows.sweep_due()
     if sweep.taken:
         log.info("sweep: taken=%d sent=%d late=%d skipped=%d retried=%d kinds=%s", sweep.taken, sweep.sent,

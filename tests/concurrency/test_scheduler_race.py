@@ -126,3 +126,20 @@ def test_two_scheduler_processes_on_the_real_database(h, tmp_path):
     outputs = [p.communicate(timeout=90) for p in procs]
     assert all(p.returncode == 0 for p in procs), outputs
     assert race_reminders(h) == Counter({i: 1 for i in ids})
+
+
+def test_a_second_scheduler_is_noticed_and_reported_once(h, caplog):
+    """RELIABILITY 48: two schedulers are safe, but the second one is reported (once)."""
+    import logging
+
+    other = build_deps(h.settings)
+    try:
+        with caplog.at_level(logging.WARNING):
+            h.tick()
+            other.flows.heartbeat()
+            h.tick()
+            h.tick()
+        warnings = [r for r in caplog.records if "another scheduler is running" in r.getMessage()]
+        assert len(warnings) == 2  # each process reports the other, once
+    finally:
+        other.close()

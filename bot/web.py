@@ -3,6 +3,7 @@ GET /metrics (Prometheus)."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import time
@@ -33,6 +34,14 @@ class WebApp:
             return self.metrics(start_response)
         if path != "/slack/events":
             return self.slack(environ, start_response)
+        if method == "POST" and not self._signature_headers_look_right(environ):
+            # RELIABILITY 3: an empty or non-numeric timestamp made slack_sdk's verifier raise
+            # (not refuse) inside Bolt; refuse it here, 401 like any bad signature.
+            return self._refuse(start_response)
+        if method == "POST" and not self._body_is_text(environ):
+            # RELIABILITY 4: Bolt's WSGI adapter decodes the body before verifying it; bytes that
+            # are not UTF-8 crashed it (a 500). Slack always sends UTF-8: refuse it unverified.
+            return self._refuse(start_response)
         started = time.perf_counter()
         fields: dict = {}  # filled by the Bolt middleware (same thread): rid, team, user, kind, action
         token = request_context.set(fields)
@@ -51,6 +60,32 @@ class WebApp:
             log.info("slack request", extra={"ms": round(elapsed * 1000, 1),
                                             "status": int(status[0]) if status else None})
             request_context.reset(token)
+
+    @staticmethod
+    def _signature_headers_look_right(environ) -> bool:
+        timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
+        signature = environ.get("HTTP_X_SLACK_SIGNATURE", "")
+        return timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12 and signature.startswith("v0=")
+
+    @staticmethod
+    def _body_is_text(environ) -> bool:
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return False
+        raw = environ["wsgi.input"].read(length) if length > 0 else b""
+        environ["wsgi.input"] = io.BytesIO(raw)  # Bolt reads it again
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        return True
+
+    @staticmethod
+    def _refuse(start_response):
+        body = b'{"error":"invalid request"}'
+        start_response("401 Unauthorized", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
 
     def metrics(self, start_response):
         body, content_type = metrics.render(self.deps.db, clock.now, multiprocess_dir=self.deps.settings.metrics_dir)

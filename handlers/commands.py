@@ -81,14 +81,16 @@ def route(deps: Deps, command: dict, respond) -> None:
 def open_request_form(cmd: Cmd, text: str) -> None:
     d, caller = cmd.deps, cmd.caller
 
-    def prepare() -> tuple[Prefill, str | None]:
+    def prepare() -> tuple[Prefill | None, str | None]:
         tz = d.flows.timezone_of(caller.team_id, caller.user_id)
-        with cmd.session() as session:
+        with d.db.read() as session:
             skills = directory.known_skills(session, limit=10_000)
         return requests_service.parse_prefill(text, known_skills=skills, tz=tz, now=clock.now()), tz
 
-    prefill, tz = within(PREFILL_BUDGET_S, prepare, (Prefill(), None))
-    if text and not (prefill.kind or prefill.skills or prefill.account or prefill.when):
+    prefill, tz = within(PREFILL_BUDGET_S, prepare, (None, None))
+    if prefill is None:  # the database was too slow for the trigger_id: an empty form, now
+        prefill = Prefill()
+    elif text and not (prefill.kind or prefill.skills or prefill.account or prefill.when):
         cmd.reply(replies.help_reply(stats_days=d.settings.stats_period.days, unknown=text.split()[0]))
         return
     view = request_modal.build(prefill, private_metadata=request_modal_metadata(caller.channel_id), tz_label=tz)

@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test venv migrate bench clean
+.PHONY: run test test-topology venv migrate bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,15 @@ run: $(STAMP)
 	$(BIN)/presales-bot db upgrade
 	$(BIN)/presales-bot serve
 
+# One pytest worker per core (pytest-xdist); PYTEST_ARGS adds options, e.g. PYTEST_ARGS='-n 0 -x'.
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
+
+# The deployment shape on this machine: 2 web (gunicorn, Procfile line) + 2 schedulers + PostgreSQL
+# (127.0.0.1:5432, scratch database presales_topology) + fake Slack; about 3.5 minutes
+# (.ci/run runs it with CI_TOPOLOGY=1).
+test-topology: $(STAMP)
+	$(BIN)/python -m tests.topology.run $(TOPOLOGY_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.all

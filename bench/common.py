@@ -40,7 +40,7 @@ if str(ROOT) not in sys.path:  # `python bench/x.py` as well as `python -m bench
     sys.path.insert(0, str(ROOT))
 
 from tests.fakes.signing import SlackDriver, datetimepicker, plain_text_input, static_select  # noqa: E402
-from tests.fakes.slack_api import FakeSlack  # noqa: E402
+from tests.fakes.slack_api import FakeSlack, restore_content_checks, skip_content_checks  # noqa: E402
 
 TEAM = "T0001"
 TOKEN = "xoxb-bench"
@@ -218,7 +218,7 @@ class Stack:
         self.keep = keep
         self.tmp = Path(tempfile.mkdtemp(prefix="presales-bench-"))
         self.database_url = f"sqlite:///{self.tmp / 'bench.db'}"
-        self._content_checks = None if strict_fake else _skip_content_checks()
+        self._content_checks = None if strict_fake else skip_content_checks()
         self.fake = FakeSlack().start()
         self.fake.latency = latency
         self._servers: list[Server] = []
@@ -279,7 +279,7 @@ class Stack:
             self._db = None
         self.fake.stop()
         if self._content_checks is not None:
-            _restore_content_checks(self._content_checks)
+            restore_content_checks(self._content_checks)
             self._content_checks = None
         if not self.keep:
             shutil.rmtree(self.tmp, ignore_errors=True)
@@ -374,22 +374,6 @@ def _policy_kwargs(service: Any, env: Mapping[str, str]) -> dict[str, Any]:
     return {"policy": due.Policy.from_settings(load_settings(env, env_file=None))}
 
 
-def _skip_content_checks() -> tuple[Any, Any]:
-    """Turn off the fake's Block Kit checks (slack_sdk model parsing of every message and
-    view) for timing runs: that CPU work is Slack's, not ours, and on a 2-core box it would
-    compete with the server under test. Spec checks (method, arguments) stay on."""
-    import tests.fakes.slack_api as fake_module
-
-    saved = (fake_module.check_blocks, fake_module.check_view)
-    fake_module.check_blocks = lambda *args, **kwargs: []
-    fake_module.check_view = lambda *args, **kwargs: []
-    return saved
-
-
-def _restore_content_checks(saved: tuple[Any, Any]) -> None:
-    import tests.fakes.slack_api as fake_module
-
-    fake_module.check_blocks, fake_module.check_view = saved
 
 
 def _draft(skill: str, now: Any) -> Any:

@@ -25,7 +25,8 @@ if str(ROOT) not in sys.path:
 
 from sqlalchemy import insert, text  # noqa: E402
 
-from bench.tick import fresh_database, table  # noqa: E402
+from bench.common import table  # noqa: E402
+from bench.tick import fresh_database, per_database  # noqa: E402
 from bot.db import Database  # noqa: E402
 from bot.services import digest, home  # noqa: E402
 from bot.slack.blocks import digest as digest_ui  # noqa: E402
@@ -152,14 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=50_000)
     parser.add_argument("--only", choices=("pg", "sqlite"))
     args = parser.parse_args(argv)
-    rows = []
-    for kind in ("pg", "sqlite"):
-        if args.only and args.only != kind:
-            continue
-        print(f"== digest bench on {kind} ...", file=sys.stderr, flush=True)
-        rows.append(run(kind, offers=args.offers, requests=args.requests))
-    print("\nWeekly digest and App Home (targets: digest < 1 s on PostgreSQL; Home within 100 blocks)")
-    print(table(["db", "offers", "requests", "seed", "digest (1 week)", "DMs in week", "Home publish",
+    rows = per_database(args.only, "digest", lambda kind: run(kind, offers=args.offers, requests=args.requests))
+    print(table("Weekly digest and App Home (targets: digest < 1 s on PostgreSQL; Home within 100 blocks)", ["db", "offers", "requests", "seed", "digest (1 week)", "DMs in week", "Home publish",
                  "Home blocks", "own requests"], rows))
     return 0
 

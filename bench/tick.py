@@ -33,6 +33,7 @@ from bot.db import Database  # noqa: E402
 from bot.migrate import upgrade  # noqa: E402
 from bot.services import due  # noqa: E402
 from models import DueNotice, Offer, Person, Request  # noqa: E402
+from bench.common import table  # noqa: E402
 from tests.fakes.slack_api import FakeSlack  # noqa: E402
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -146,10 +147,15 @@ def run(kind: str, *, pending: int, due_now: int) -> list[str]:
             f"{due_now:,}", f"{sent:,}", f"{dms:,}", f"{limited}", f"{elapsed:.1f} s"]
 
 
-def table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
-    return "\n".join([line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)])
+def per_database(only: str | None, what: str, run_one) -> list:
+    """``run_one(kind)`` on PostgreSQL then SQLite (or the one ``--only`` names): the table's rows."""
+    rows = []
+    for kind in ("pg", "sqlite"):
+        if only and only != kind:
+            continue
+        print(f"== {what} bench on {kind} ...", file=sys.stderr, flush=True)
+        rows.append(run_one(kind))
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -158,14 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--due", type=int, default=1_000)
     parser.add_argument("--only", choices=("pg", "sqlite"))
     args = parser.parse_args(argv)
-    rows = []
-    for kind in ("pg", "sqlite"):
-        if args.only and args.only != kind:
-            continue
-        print(f"== tick bench on {kind} ...", file=sys.stderr, flush=True)
-        rows.append(run(kind, pending=args.pending, due_now=args.due))
-    print("\nScheduler tick (targets: idle tick < 50 ms on PostgreSQL; 1,000 due sent < 60 s at 50 ms/call, 5% 429)")
-    print(table(["db", "notices", "seed", "idle tick p50 ms", "idle tick max ms", "due", "sent", "DMs seen",
+    rows = per_database(args.only, "tick", lambda kind: run(kind, pending=args.pending, due_now=args.due))
+    print(table("Scheduler tick (targets: idle tick < 50 ms on PostgreSQL; 1,000 due sent < 60 s at 50 ms/call, 5% 429)",
+                ["db", "notices", "seed", "idle tick p50 ms", "idle tick max ms", "due", "sent", "DMs seen",
                  "429s", "all sent in"], rows))
     return 0
 

@@ -39,7 +39,8 @@ class Deps:
     work: Work
     flows: Flows
 
-    def after_ack(self, body: dict, respond, fn, *args, log_fields: dict | None = None, **kwargs) -> None:
+    def after_ack(self, body: dict, respond, fn, *args, log_fields: dict | None = None, urgent: bool = False,
+                  **kwargs) -> None:
         """Run what the person who clicked or typed is waiting for on the reply pool (never on
         Bolt's listener threads), under the request's log fields; if it fails they are told
         in plain words."""
@@ -57,7 +58,7 @@ class Deps:
             return fn(*a, **kw)
 
         run.__name__ = getattr(fn, "__name__", "after_ack")
-        self.work.reply(run, *args, on_error=tell, **kwargs)
+        self.work.reply(run, *args, on_error=tell, urgent=urgent, **kwargs)
 
     @property
     def policy(self):

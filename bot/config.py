@@ -57,6 +57,7 @@ class Settings:
     slack_signing_secret: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
     slack_api_url: str = DEFAULT_SLACK_API_URL
+    slack_retry_backoff: float = 0.5  # seconds: 5xx / network retries wait 0.5, 1, 2 s (+ jitter)
     database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)
     port: int = 3000
     web_workers: int | None = None  # None: 2 on PostgreSQL, 1 on SQLite (one writer process)

@@ -17,8 +17,10 @@ import time as _time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Callable
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from bot import clock, metrics
 from bot.config import Settings
@@ -53,6 +55,7 @@ class Sweep:
     skipped: int = 0
     retried: int = 0
     late: int = 0
+    resent: int = 0  # expert DMs posted again after Slack refused them for a while
     by_kind: dict[str, int] = field(default_factory=dict)
 
 
@@ -210,22 +213,26 @@ class Flows:
                                              brief=brief)
             text, blocks = request_offer.render(request, state, self._tz(offer.expert))
             posted = self.notifier.post(offer.expert.slack_user_id, text, blocks)
-            with self.db.session() as session:
-                if posted.ok and posted.ts:
-                    requests_service.record_offer_sent(session, offer_id=offer.id,
-                                                       channel_id=posted.channel or offer.expert.slack_user_id,
-                                                       ts=posted.ts, now=clock.now())
-                else:
-                    requests_service.record_offer_failed(session, offer_id=offer.id, error=posted.error or "unknown",
-                                                         now=clock.now())
+            try:
+                with self.db.session() as session:
+                    if posted.ok and posted.ts:
+                        requests_service.record_offer_sent(session, offer_id=offer.id,
+                                                           channel_id=posted.channel or offer.expert.slack_user_id,
+                                                           ts=posted.ts, now=clock.now())
+                    elif not requests_service.record_offer_failed(session, offer_id=offer.id, now=clock.now(),
+                                                                  error=posted.error or "unknown",
+                                                                  transient=posted.transient):
+                        metrics.offers_failed.labels(code=posted.error or "unknown").inc()  # for good
+            except OperationalError:
+                # RELIABILITY 38: the database went away mid-broadcast. The row keeps no ts (never
+                # "sent" without one) and its send lease; once that runs out the scheduler's resend
+                # sweep posts it again: the documented at-least-once window, one duplicate at most.
+                log.warning("could not record the DM of offer %s (database unavailable); it will be posted again",
+                            offer.id)
             return posted
 
         results = self.work.map(post, offers)
-        for result in results:
-            if result.ok:
-                metrics.offers_sent.inc()
-            else:
-                metrics.offers_failed.labels(code=result.error or "unknown").inc()
+        metrics.offers_sent.inc(sum(1 for result in results if result.ok))
         with self.db.read() as session:
             current = session.get(Request, request_id)
         if current is not None and (current.status, current.claimed_by_id) != rendered:
@@ -540,7 +547,16 @@ class Flows:
                     sweep.skipped += 1
             if len(ids) < batch:
                 break
+        sweep.resent = self.resend_offers()
         return sweep
+
+    def resend_offers(self) -> int:
+        """Post again the expert DMs Slack refused with a rate limit, a 5xx or a network error
+        once their back-off has passed (and any a dead process left half-sent), for requests
+        still open: an expert is never silently left out of a broadcast (RELIABILITY 36)."""
+        with self.db.session() as session:
+            grouped = requests_service.take_resends(session, now=clock.now())
+        return sum(self._post_offers(request_id, offer_ids) for request_id, offer_ids in grouped.items())
 
     def deliver_now(self, notice_id: int) -> tuple[str, str]:
         """Lease one notice at once and deliver it (e.g. the brief nudge at creation): the same
@@ -588,9 +604,11 @@ class Flows:
         late = now - notice.due_at > self.policy.late_after
         with self.db.session() as session:
             if isinstance(result, str):  # a reason not to send: no longer true
-                due.finish(session, notice_id=notice_id, token=token, state=NoticeState.SKIPPED, now=clock.now(),
-                           error=result)
-                return kind.value, "skipped"
+                partly = bool(due.reached(notice))  # some recipients had it already
+                due.finish(session, notice_id=notice_id, token=token, now=clock.now(),
+                           state=NoticeState.SENT if partly else NoticeState.SKIPPED,
+                           error=f"partly sent, then: {result}" if partly else result)
+                return kind.value, "sent" if partly else "skipped"
             if result.ok:
                 due.finish(session, notice_id=notice_id, token=token, state=NoticeState.SENT, now=clock.now(),
                            channel=result.channel, ts=result.ts, late=late)
@@ -639,12 +657,37 @@ class Flows:
                        if o.ts and o.responded_at is None]
         if not waiting:
             return "nobody left to re-ping"
-        results = self.work.map(
-            lambda o: self.notifier.post(o.channel_id, notices.reping(request, tz=self._tz(o.expert)), thread_ts=o.ts,
-                                         reply_broadcast=True),
-            waiting,
-        )
-        return Posted(ok=any(r.ok for r in results), error=None if any(r.ok for r in results) else results[0].error)
+        return self._post_each(notice, {
+            f"o{o.id}": (lambda o=o: self.notifier.post(o.channel_id, notices.reping(request, tz=self._tz(o.expert)),
+                                                        thread_ts=o.ts, reply_broadcast=True))
+            for o in waiting})
+
+    def _post_each(self, notice: DueNotice, sends: dict[str, Callable[[], Posted]]) -> Posted:
+        """One notice, several messages (a re-ping to every waiting expert, an escalation to every
+        manager): the recipients Slack took are remembered on the notice, so when some failed for
+        a while (429 / 5xx past the client's retries) the retry after the lease reaches only the
+        others — nobody silently missed, nobody pinged twice."""
+        done = due.reached(notice)
+        todo = [(key, send) for key, send in sends.items() if key not in done]
+
+        def one(item: tuple[str, Callable[[], Posted]]) -> Posted:
+            # Renew the lease before each message: a long fan-out (rate limits, a busy pool) must
+            # not let another scheduler take the notice and send the same messages again.
+            with self.db.session() as session:
+                if not due.still_ours(session, notice_id=notice.id, token=notice.lease_token, now=clock.now(),
+                                      lease=self.policy.lease):
+                    return Posted(ok=False, error="lease_lost")
+            return item[1]()
+
+        results = self.work.map(one, todo)
+        done |= {key for (key, _), result in zip(todo, results) if result.ok}
+        waiting = [result for result in results if not result.ok and result.transient]
+        if waiting:
+            with self.db.session() as session:
+                due.remember_reached(session, notice_id=notice.id, token=notice.lease_token, keys=done)
+            return Posted(ok=False, error=waiting[0].error, transient=True)
+        failed = [result for result in results if not result.ok]
+        return Posted(ok=bool(done) or not sends, error=failed[0].error if failed and not done else None)
 
     def _send_widen(self, notice: DueNotice) -> Posted | str:
         request, _ = self._current(notice)
@@ -666,13 +709,15 @@ class Flows:
             offers = requests_service.offers_of(session, request_id=request.id)
             managers = list(session.scalars(select(Person).where(
                 Person.id.in_(due.manager_ids(session, team_id=request.team_id, admins=self.settings.admins)))))
-        results = []
-        for person in [*managers, request.requester]:
-            text, blocks = notices.escalate(request, notified=sum(1 for o in offers if o.sent_at),
-                                            declined=sum(1 for o in offers if o.response == Response.DECLINE.value),
-                                            tz=self._tz(person))
-            results.append(self.notifier.post(person.slack_user_id, text, blocks))
-        return Posted(ok=any(r.ok for r in results), error=None if any(r.ok for r in results) else results[-1].error)
+        notified = sum(1 for o in offers if o.sent_at)
+        declined = sum(1 for o in offers if o.response == Response.DECLINE.value)
+
+        def send(person: Person) -> Posted:
+            text, blocks = notices.escalate(request, notified=notified, declined=declined, tz=self._tz(person))
+            return self.notifier.post(person.slack_user_id, text, blocks)
+
+        return self._post_each(notice, {f"p{p.id}": (lambda p=p: send(p)) for p in {p.id: p for p in
+                                                                                 [*managers, request.requester]}.values()})
 
     def _send_reminder(self, notice: DueNotice) -> Posted | str:
         request, brief = self._current(notice)

@@ -53,6 +53,14 @@ class WebApp:
 
         try:
             return self.slack(environ, record_status)
+        except Exception:
+            if status:  # the answer has started; nothing more can be said on this connection
+                raise
+            # RELIABILITY 14: Bolt parses a payload before any listener runs and raises on some
+            # signed payloads of the wrong shape (`actions: null`, a view without `type`); the
+            # sender gets a plain 400, never a 500 with a traceback.
+            log.warning("unreadable Slack payload", exc_info=True)
+            return self._answer(record_status, "400 Bad Request", b'{"error":"unreadable payload"}')
         finally:
             elapsed = time.perf_counter() - started
             metrics.ack_seconds.observe(elapsed)
@@ -81,10 +89,13 @@ class WebApp:
             return False
         return True
 
+    @classmethod
+    def _refuse(cls, start_response):
+        return cls._answer(start_response, "401 Unauthorized", b'{"error":"invalid request"}')
+
     @staticmethod
-    def _refuse(start_response):
-        body = b'{"error":"invalid request"}'
-        start_response("401 Unauthorized", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    def _answer(start_response, status: str, body: bytes):
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]
 
     def metrics(self, start_response):

@@ -3,8 +3,10 @@
 Bolt runs a listener on its own small pool and cannot ack the next request while every
 listener thread is busy. So listeners only ``ack()`` and hand the rest over:
 
-- ``reply``: what the person who clicked or typed is waiting for (claim, list, a modal to
-  open, an ephemeral answer) — its own pool, so a burst of broadcasts never delays it;
+- ``reply``: what the person who clicked or typed is waiting for (claim, list, an ephemeral
+  answer) — its own pool, so a burst of broadcasts never delays it; ``reply(urgent=True)``
+  for work that must reach Slack within the trigger_id's 3 s (a modal to open): a pool of its
+  own again, so a storm of 20 Claim clicks per request never queues a `/presales` behind it;
 - ``submit``: background flows (broadcast, refreshing DMs and Homes, digests);
 - ``map(pool="send")``: the fan-out of single Slack calls inside a flow.
 
@@ -32,6 +34,7 @@ class Work:
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"{name}-work")
         self._send = ThreadPoolExecutor(max_workers=send_threads, thread_name_prefix=f"{name}-send")
         self._reply = ThreadPoolExecutor(max_workers=reply_threads, thread_name_prefix=f"{name}-reply")
+        self._urgent = ThreadPoolExecutor(max_workers=max(2, reply_threads // 2), thread_name_prefix=f"{name}-trigger")
         self._pending = 0
         self._idle = threading.Condition()
         self._closed = False
@@ -75,9 +78,11 @@ class Work:
         """Run a background flow; an exception is logged with a reference id."""
         return self._run(self._pool, fn, args, kwargs)
 
-    def reply(self, fn: Callable[..., object], *args, on_error: Callable[[Exception], None], **kwargs) -> Future:
-        """Run what a person is waiting for, after the ack; ``on_error`` tells them if it fails."""
-        return self._run(self._reply, fn, args, kwargs, on_error=on_error)
+    def reply(self, fn: Callable[..., object], *args, on_error: Callable[[Exception], None], urgent: bool = False,
+              **kwargs) -> Future:
+        """Run what a person is waiting for, after the ack; ``on_error`` tells them if it fails.
+        ``urgent``: it holds a trigger_id (a modal to open within 3 s of the click)."""
+        return self._run(self._urgent if urgent else self._reply, fn, args, kwargs, on_error=on_error)
 
     def map(self, fn: Callable[[T], R], items: Iterable[T], *, pool: str = "send") -> list[R]:
         """Run ``fn`` over ``items`` concurrently; results in order. ``fn`` must handle its own
@@ -102,7 +107,7 @@ class Work:
         self.drain(timeout)  # in-flight work may still hand over follow-ups (store -> broadcast): drained too
         with self._idle:
             self._closed = True
-        for executor in (self._pool, self._send, self._reply):
+        for executor in (self._pool, self._send, self._reply, self._urgent):
             executor.shutdown(wait=False, cancel_futures=True)
 
 

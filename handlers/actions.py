@@ -71,7 +71,7 @@ def claim(d, body, respond):
         answer(d, respond, caller, replies.text_reply(claim_message(result)))
 
 
-@after_ack
+@after_ack(opens_modal=True)
 def decline(d, body, respond):
     caller = Caller.of(body)
     request_id = parse_request_value(_value(body))
@@ -110,7 +110,7 @@ def cancel(d, body, respond):
     answer(d, respond, caller, replies.text_reply(f"Request #{request.id} is cancelled; the experts are being told."))
 
 
-@after_ack
+@after_ack(opens_modal=True)
 def add_brief(d, body, respond):
     caller = Caller.of(body)
     request_id = parse_request_value(_value(body))
@@ -121,7 +121,7 @@ def add_brief(d, body, respond):
     _open(d, respond, caller, body, brief_ui.modal(request, brief, private_metadata=request_metadata(request.id)))
 
 
-@after_ack
+@after_ack(opens_modal=True)
 def view_brief(d, body, respond):
     caller = Caller.of(body)
     request_id = parse_request_value(_value(body))
@@ -148,7 +148,7 @@ def snooze(d, body, respond):
     answer(d, respond, caller, replies.text_reply(f"Snoozed: I will remind you again at {format_when(again.due_at, tz)}."))
 
 
-@after_ack
+@after_ack(opens_modal=True)
 def followup(d, body, respond):
     caller = Caller.of(body)
     request_id = parse_request_value(_value(body))
@@ -162,7 +162,7 @@ def followup(d, body, respond):
     _open(d, respond, caller, body, view)
 
 
-@after_ack
+@after_ack(opens_modal=True)
 def new_request(d, body, respond):
     """Home's New request: the same form as `/presales`; updates come to the AE's DM."""
     caller = Caller.of(body)
@@ -171,13 +171,11 @@ def new_request(d, body, respond):
                                                         tz_label=tz))
 
 
-@after_ack
+@after_ack(opens_modal=True)
 def edit_skills(d, body, respond):
     caller = Caller.of(body)
-    with d.db.session() as session:
-        person = directory.ensure_person(session, team_id=caller.team_id, user_id=caller.user_id, now=clock.now())
-        current = directory.format_skill_list((es.skill.name, es.level) for es in person.skills)
-        capacity = person.max_concurrent
+    with d.db.read() as session:
+        current, capacity = directory.own_skills(session, team_id=caller.team_id, user_id=caller.user_id)
     _open(d, respond, caller, body, forms.skills_modal(skills_text=current, capacity=capacity))
 
 

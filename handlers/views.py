@@ -12,6 +12,7 @@ from bot import clock, metrics
 from bot.errors import InvalidInput
 from bot.services import briefs, claims, directory, followups
 from bot.services import requests as requests_service
+from bot.services.fields import whole_number
 from bot.slack.blocks import brief as brief_ui
 from bot.slack.blocks import notices, replies, request_modal
 from bot.slack.ids import Field, View
@@ -115,18 +116,19 @@ def submit_skills(ack, body, view, context):
         skills = directory.parse_skill_list(form.text(Field.EXPERT_SKILLS))
     except InvalidInput as exc:
         errors[Field.EXPERT_SKILLS.value] = str(exc)
-    if not capacity_text.isdigit() or not 1 <= int(capacity_text) <= directory.MAX_CAPACITY:
+    capacity = whole_number(capacity_text, 1, directory.MAX_CAPACITY)
+    if capacity is None:
         errors[Field.CAPACITY.value] = f"A whole number from 1 to {directory.MAX_CAPACITY}."
     if errors:
         ack(response_action="errors", errors=errors)
         return
     with d.db.session() as session:
         directory.set_own_skills(session, team_id=caller.team_id, user_id=caller.user_id, skills=skills,
-                                 max_concurrent=int(capacity_text), now=clock.now())
+                                 max_concurrent=capacity, now=clock.now())
     ack()
     listed = directory.format_skill_list((n, l.value) for n, l in skills)
     d.notifier.post(caller.user_id, *replies.text_reply(f"Saved. Your skills: {escape(listed)}; "
-                                                         f"up to {capacity_text} requests at once."))
+                                                         f"up to {capacity} requests at once."))
 
 
 def submit_outcome(ack, body, view, context):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base
@@ -119,6 +119,9 @@ class Request(Base):
         return self.status == RequestStatus.OPEN
 
 
+UNSENT = "ts IS NULL AND failed_at IS NULL"
+
+
 class Offer(Base):
     """One (request, expert) notification: when it was sent and how the expert answered."""
 
@@ -127,6 +130,8 @@ class Offer(Base):
         UniqueConstraint("request_id", "expert_id"),
         Index("ix_offers_expert_sent", "expert_id", "sent_at"),
         Index("ix_offers_sent_at", "sent_at"),
+        # The scheduler's resend sweep: DMs taken for sending but neither sent nor failed for good.
+        Index("ix_offers_unsent", "sending_until", postgresql_where=text(UNSENT), sqlite_where=text(UNSENT)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

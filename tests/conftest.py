@@ -10,8 +10,9 @@ import os
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Integer, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from bot import clock
 from bot.db import is_sqlite, normalize_url
@@ -37,6 +38,9 @@ def _own_postgres_database(url: str) -> tuple[str, callable]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
             conn.execute(text(f'CREATE DATABASE "{name}"'))
+            # A scratch database: no commit waits for its WAL to reach the disk (every test
+            # commits hundreds of times). Crash safety of the data is not under test here.
+            conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     except Exception:  # no CREATEDB right: use the given database, emptied
         engine = create_engine(url)
         with engine.begin() as conn:
@@ -67,16 +71,22 @@ def database_url(tmp_path_factory) -> str:
         cleanup()
 
 
+_engines: dict = {}
+
+
 def empty_database(url: str) -> None:
-    engine = create_engine(url)
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    """DELETE every row (children first) and restart the id sequences: on the few rows a test
+    leaves, three times faster than TRUNCATE on PostgreSQL, and ids start at 1 as before."""
+    engine = _engines.get(url) or _engines.setdefault(url, create_engine(url, poolclass=NullPool))
+    tables = list(reversed(Base.metadata.sorted_tables))
     with engine.begin() as conn:
-        if is_sqlite(url):
-            for name in tables:
-                conn.execute(text(f'DELETE FROM "{name}"'))
-        else:
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
-    engine.dispose()
+        for table in tables:
+            conn.execute(text(f'DELETE FROM "{table.name}"'))
+        if not is_sqlite(url):
+            serials = [t.name for t in tables if "id" in t.c and isinstance(t.c.id.type, Integer)
+                       and t.c.id.primary_key and t.c.id.autoincrement in (True, "auto")]
+            conn.execute(text("SELECT " + ", ".join(
+                f"setval(pg_get_serial_sequence('\"{name}\"', 'id'), 1, false)" for name in serials)))
 
 
 @pytest.fixture

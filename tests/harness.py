@@ -26,7 +26,7 @@ from bot.web import create_app
 from models import Offer, Request
 from tests.fakes import signing as d
 from tests.fakes.signing import Reply, SlackDriver
-from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_api import FakeSlack, text_of
 
 TEAM = "T0001"
 SECRET = "test-signing-secret"
@@ -58,6 +58,7 @@ class Harness:
             listener_threads=8,
             work_threads=4,
             send_concurrency=8,
+            slack_retry_backoff=0.01,  # the fake's 5xx are retried at once, not after seconds
         )
         self.settings = replace(settings, **overrides)
         self.db = Database(database_url)
@@ -132,7 +133,7 @@ class Harness:
 
     def said(self, reply: Reply) -> str:
         """All text the person saw in answer to this command or click (response_url + ephemerals)."""
-        texts = [str(r.get("text", "")) + " " + _blocks_text(r.get("blocks")) for r in self.responses(reply)]
+        texts = [str(r.get("text", "")) + " " + text_of(r.get("blocks")) for r in self.responses(reply)]
         return "\n".join(texts)
 
     def request_values(self, **fields: Any) -> dict:
@@ -176,41 +177,30 @@ class Harness:
         offer = self.offer(request_id, user_id)
         assert offer is not None and offer.ts, f"{user_id} has no DM for request {request_id}"
         message = self.slack.message(offer.channel_id, offer.ts)
-        return str(message.get("text", "")) + " " + _blocks_text(message.get("blocks"))
+        return str(message.get("text", "")) + " " + text_of(message.get("blocks"))
 
     def status_text(self, request_id: int) -> str:
         with self.db.session() as session:
             request = session.get(Request, request_id)
         assert request.status_ts, "no status message"
         message = self.slack.message(request.status_channel, request.status_ts)
-        return str(message.get("text", "")) + " " + _blocks_text(message.get("blocks"))
+        return str(message.get("text", "")) + " " + text_of(message.get("blocks"))
+
+
+def quantile(values, p):
+    """Linear interpolation between closest ranks (SQL's percentile_cont), written independently
+    of bot/services/sql.py: the oracle the figure tests compare the product's SQL with."""
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    pos = p * (len(ordered) - 1)
+    lo = int(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (pos - lo) * (ordered[hi] - ordered[lo])
 
 
 def _option(name: str) -> dict:
     return {"text": {"type": "plain_text", "text": name}, "value": name}
-
-
-def _blocks_text(blocks: Any) -> str:
-    """Every text string inside blocks, flattened (for assertions on what people read)."""
-    out: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == "text" and isinstance(value, str):
-                    out.append(value)
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    if isinstance(blocks, str):
-        import json
-
-        blocks = json.loads(blocks)
-    walk(blocks)
-    return " ".join(out)
 
 
 def request_values(

@@ -21,11 +21,11 @@ def sweep_due_work(deps: Deps) -> dict:
     """Lease every due notice and deliver it (reminders, nudges, escalation, follow-ups, expiry)."""
     deps.flows.heartbeat()
     sweep = deps.flows.sweep_due()
-    if sweep.taken:
-        log.info("sweep: taken=%d sent=%d late=%d skipped=%d retried=%d kinds=%s", sweep.taken, sweep.sent,
-                 sweep.late, sweep.skipped, sweep.retried, sweep.by_kind)
+    if sweep.taken or sweep.resent:
+        log.info("sweep: taken=%d sent=%d late=%d skipped=%d retried=%d resent=%d kinds=%s", sweep.taken, sweep.sent,
+                 sweep.late, sweep.skipped, sweep.retried, sweep.resent, sweep.by_kind)
     return {"taken": sweep.taken, "sent": sweep.sent, "late": sweep.late, "skipped": sweep.skipped,
-            "retried": sweep.retried}
+            "retried": sweep.retried, "resent": sweep.resent}
 
 
 def send_weekly_digests(deps: Deps) -> dict:

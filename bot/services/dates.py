@@ -8,6 +8,7 @@ and a time alone means the next time the clock shows it.
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -54,12 +55,16 @@ def parse_when(text: str, *, tz: str | None, now: datetime, default_time: time =
     # fixed comes out equal, what it left open does not.
     other_day = _shift_year(base_day, 4) + timedelta(days=40)
     try:
-        if cleaned:
-            first = du_parser.parse(cleaned, default=datetime.combine(base_day, time(0)))
-            second = du_parser.parse(cleaned, default=datetime.combine(other_day, time(0)))
-        else:
-            first = datetime.combine(base_day, time(0))
-            second = datetime.combine(other_day, time(0))
+        with warnings.catch_warnings():  # "3pm EST": dateutil warns (and will raise) on zone names
+            warnings.simplefilter("error", du_parser.UnknownTimezoneWarning)
+            if cleaned:
+                first = du_parser.parse(cleaned, default=datetime.combine(base_day, time(0)))
+                second = du_parser.parse(cleaned, default=datetime.combine(other_day, time(0)))
+            else:
+                first = datetime.combine(base_day, time(0))
+                second = datetime.combine(other_day, time(0))
+    except du_parser.UnknownTimezoneWarning:
+        raise InvalidInput("Leave the timezone out: times are read in your own Slack timezone.") from None
     except (ValueError, OverflowError, TypeError):
         raise InvalidInput(f"I could not read '{quote(raw)}' as a date. Try `Dec 3`, `Tue 3pm` or `2026-12-03 15:00`.") from None
     if first.tzinfo is not None:
@@ -69,14 +74,17 @@ def parse_when(text: str, *, tz: str | None, now: datetime, default_time: time =
     date_given = (first.month, first.day) == (second.month, second.day) and not has_weekday
     moment = first.replace(microsecond=0) if has_time else datetime.combine(first.date(), default_time)
     local = moment.replace(tzinfo=zone)
-    if local < local_now and not year_given:  # roll forward what the person left open
-        if has_weekday:
-            local = _add_days(local, 7)
-        elif date_given:
-            local = _add_years(local, 1)
-        elif relative is None:
-            local = _add_days(local, 1)
-    return Parsed(at=local.astimezone(clock.UTC), has_time=has_time)
+    try:
+        if local < local_now and not year_given:  # roll forward what the person left open
+            if has_weekday:
+                local = _add_days(local, 7)
+            elif date_given:
+                local = _add_years(local, 1)
+            elif relative is None:
+                local = _add_days(local, 1)
+        return Parsed(at=local.astimezone(clock.UTC), has_time=has_time)
+    except (OverflowError, ValueError):  # the first or last hours of the calendar (year 1 / 9999)
+        raise InvalidInput(f"'{quote(raw)}' is too far from today to be a meeting date.") from None
 
 
 def _shift_year(day: date, years: int) -> date:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot import clock
 from bot.errors import InvalidInput, NotAllowed, NotFound, quote
+from bot.services.fields import storable, whole_number
 from bot.services.sql import elapsed_ms
 from models import ExpertSkill, Offer, Person, Request, RequestStatus, Skill, SkillLevel
 
@@ -168,6 +169,16 @@ def get_person(session: Session, *, team_id: str, user_id: str) -> Person | None
     return session.execute(
         select(Person).where(Person.team_id == team_id, Person.slack_user_id == user_id)
     ).scalar_one_or_none()
+
+
+def own_skills(session: Session, *, team_id: str, user_id: str) -> tuple[str, int]:
+    """The skills form's current values for an expert editing their own entry; NotAllowed for
+    anyone who is not an active expert (the form is theirs only)."""
+    person = get_person(session, team_id=team_id, user_id=user_id)
+    if person is None or not person.is_expert:
+        raise NotAllowed("Only experts in the directory edit their skills. "
+                         "Ask a manager to add you: `/presales expert add @you kubernetes, security`.")
+    return format_skill_list((es.skill.name, es.level) for es in person.skills), person.max_concurrent
 
 
 def ensure_person(session: Session, *, team_id: str, user_id: str, now: datetime) -> Person:
@@ -532,8 +543,14 @@ def parse_directory_csv(text: str) -> ImportReport:
     """Parse the directory CSV (columns: user (Slack user ID or email), skills, max_concurrent,
     timezone). Every problem is reported with its line number; nothing is imported if any."""
     report = ImportReport()
-    reader = csv.reader(io.StringIO(text))
-    rows = list(reader)
+    # newline="" as the csv module asks: quoted fields keep their line breaks, and a bare
+    # carriage return inside an unquoted field ends a line instead of raising.
+    reader = csv.reader(io.StringIO(storable(text), newline=""))
+    try:
+        rows = list(reader)
+    except csv.Error as exc:
+        report.errors.append(f"line {reader.line_num}: this is not valid CSV ({exc}); save the file as CSV (UTF-8)")
+        return report
     if not rows:
         report.errors.append("line 1: the file is empty; expected a header: " + ",".join(CSV_COLUMNS))
         return report
@@ -560,9 +577,9 @@ def parse_directory_csv(text: str) -> ImportReport:
             skills = parse_skill_list(cell("skills"))
             capacity_text = cell("max_concurrent")
             if capacity_text:
-                if not capacity_text.isdigit() or not 1 <= int(capacity_text) <= MAX_CAPACITY:
+                capacity = whole_number(capacity_text, 1, MAX_CAPACITY)
+                if capacity is None:
                     raise InvalidInput(f"max_concurrent '{capacity_text[:20]}' must be a number from 1 to {MAX_CAPACITY}")
-                capacity = int(capacity_text)
             else:
                 capacity = DEFAULT_CAPACITY
             tz = cell("timezone") or None

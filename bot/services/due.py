@@ -301,6 +301,25 @@ def still_ours(session: Session, *, notice_id: int, token: str, now: datetime, l
     ).rowcount)
 
 
+_DONE = "done:"
+
+
+def reached(notice: DueNotice) -> set[str]:
+    """The recipients an earlier attempt of this multi-recipient notice already reached."""
+    note = notice.note or ""
+    return set(note[len(_DONE):].split(",")) - {""} if note.startswith(_DONE) else set()
+
+
+def remember_reached(session: Session, *, notice_id: int, token: str, keys: set[str]) -> None:
+    """Record who has the message, so the retry (after the lease) reaches only the others."""
+    session.execute(
+        update(DueNotice)
+        .where(DueNotice.id == notice_id, DueNotice.lease_token == token)
+        .values(note=_DONE + ",".join(sorted(keys)))
+        .execution_options(synchronize_session=False)
+    )
+
+
 def grace_until(notice: DueNotice) -> datetime | None:
     """The last moment a notice is still worth sending (None: always)."""
     kind = NoticeKind(notice.kind)

@@ -34,3 +34,20 @@ class Field(StrEnum):
     OUTCOME_NEW_DATE = "outcome_new_date"
     HOURS_PREP = "hours_prep"
     HOURS_MEETING = "hours_meeting"
+
+
+def whole_number(text: object, low: int, high: int) -> int | None:
+    """``text`` as an int in [low, high], or None: only ASCII digits count (``'²'.isdigit()``
+    is true but ``int('²')`` raises; no sign, no spaces) and the length is checked before
+    ``int()`` is asked."""
+    raw = text if isinstance(text, str) else ""
+    if not raw or len(raw) > len(str(high)) or not (raw.isascii() and raw.isdigit()):
+        return None
+    number = int(raw)
+    return number if low <= number <= high else None
+
+
+def storable(text: str) -> str:
+    """Text as a database can keep it: PostgreSQL refuses NUL (U+0000) in any text column, so a
+    pasted NUL would fail the write; nobody means one. Every other character is kept."""
+    return text.replace("\x00", "") if "\x00" in text else text

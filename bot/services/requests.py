@@ -388,6 +388,9 @@ def plan_offers(session: Session, *, request: Request, matches: Sequence[directo
 
 
 OFFER_SEND_LEASE = timedelta(minutes=2)
+OFFER_MAX_ATTEMPTS = 6  # a DM Slack keeps refusing with 429/5xx: tried over about 8 minutes
+OFFER_RETRY_FIRST = timedelta(seconds=15)  # then 30 s, 1 min, 2 min, 4 min
+OFFER_RETRY_MAX = timedelta(minutes=5)
 SLOT_LEASE = timedelta(minutes=2)
 PENDING = "pending:"
 
@@ -433,12 +436,44 @@ def is_placeholder(ts: str | None) -> bool:
     return bool(ts) and ts.startswith(PENDING)
 
 
-def record_offer_failed(session: Session, *, offer_id: int, error: str, now: datetime) -> None:
-    session.execute(
-        update(Offer)
-        .where(Offer.id == offer_id, Offer.ts.is_(None))
-        .values(failed_at=now, error=error[:64], attempts=Offer.attempts + 1)
-    )
+def record_offer_failed(session: Session, *, offer_id: int, error: str, now: datetime, transient: bool = False) -> bool:
+    """A DM Slack did not take. ``transient`` (rate limited past the client's own retries, a 5xx,
+    a network error): keep the send lease until a back-off has passed, then the scheduler's
+    resend sweep posts it again, up to OFFER_MAX_ATTEMPTS. Otherwise (or after the last
+    attempt) it failed for good. True when it will be tried again."""
+    # Only the holder of the send lease gets here, so reading the attempts first is safe.
+    attempts = session.scalar(select(Offer.attempts).where(Offer.id == offer_id, Offer.ts.is_(None)))
+    if attempts is None:
+        return False
+    attempts += 1
+    again = transient and attempts < OFFER_MAX_ATTEMPTS
+    values: dict = {"attempts": attempts, "error": error[:64]}
+    if again:
+        values["sending_until"] = now + min(OFFER_RETRY_FIRST * 2 ** (attempts - 1), OFFER_RETRY_MAX)
+    else:
+        values["failed_at"] = now
+    session.execute(update(Offer).where(Offer.id == offer_id, Offer.ts.is_(None)).values(**values)
+                    .execution_options(synchronize_session=False))
+    return again
+
+
+def take_resends(session: Session, *, now: datetime, limit: int = 200) -> dict[int, list[int]]:
+    """Take the send lease of DMs whose back-off (or a dead sender's lease) has run out, for
+    requests still open: {request id: [offer ids]}. Two schedulers never take the same DM."""
+    candidates = list(session.scalars(
+        select(Offer.id)
+        .join(Request, Request.id == Offer.request_id)
+        .where(Offer.ts.is_(None), Offer.failed_at.is_(None), Offer.rank > 0, Offer.sending_until < now,
+               Request.status == RequestStatus.OPEN.value)
+        .order_by(Offer.sending_until)
+        .limit(limit)
+    ))
+    taken = start_sending(session, offer_ids=candidates, now=now)
+    grouped: dict[int, list[int]] = {}
+    if taken:
+        for offer_id, request_id in session.execute(select(Offer.id, Offer.request_id).where(Offer.id.in_(taken))):
+            grouped.setdefault(request_id, []).append(offer_id)
+    return grouped
 
 
 def record_status_message(session: Session, *, request_id: int, channel: str | None, ts: str | None, error: str | None) -> None:

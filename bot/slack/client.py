@@ -7,6 +7,8 @@ and jitter) so a 429 storm or a flaky Slack does not lose a DM.
 
 from __future__ import annotations
 
+import random
+
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
@@ -14,13 +16,23 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
-from slack_sdk.http_retry.jitter import RandomJitter
+from slack_sdk.http_retry.jitter import Jitter
 
 from bot.config import Settings
 
 
-def retry_handlers(*, rate_limit_retries: int = 5, server_error_retries: int = 3) -> list:
-    backoff = BackoffRetryIntervalCalculator(backoff_factor=0.5, jitter=RandomJitter())
+class ScaledJitter(Jitter):
+    """slack_sdk's RandomJitter adds up to 1 s to every wait; this adds up to one backoff factor."""
+
+    def __init__(self, scale: float) -> None:
+        self.scale = scale
+
+    def recalculate(self, duration: float) -> float:
+        return duration + random.random() * self.scale
+
+
+def retry_handlers(*, rate_limit_retries: int = 5, server_error_retries: int = 3, backoff_factor: float = 0.5) -> list:
+    backoff = BackoffRetryIntervalCalculator(backoff_factor=backoff_factor, jitter=ScaledJitter(backoff_factor))
     return [
         ConnectionErrorRetryHandler(max_retry_count=2, interval_calculator=backoff),
         RateLimitErrorRetryHandler(max_retry_count=rate_limit_retries),
@@ -33,5 +45,5 @@ def make_client(settings: Settings, *, token: str | None = None, timeout: int = 
         token=token or settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=timeout,
-        retry_handlers=retry_handlers(),
+        retry_handlers=retry_handlers(backoff_factor=settings.slack_retry_backoff),
     )

@@ -27,6 +27,7 @@ class Posted:
     channel: str | None = None
     ts: str | None = None
     error: str | None = None
+    transient: bool = False  # worth trying again later (rate limited, 5xx, network, paused)
 
 
 @dataclass(frozen=True)
@@ -46,10 +47,25 @@ def _error_code(exc: Exception) -> str:
         except Exception:  # a non-JSON body (5xx from a proxy)
             code = None
         status = getattr(response, "status_code", None)
+        if code and " " in str(code) and status:  # slack_sdk's note about a non-JSON body, not a code
+            code = None
         return str(code or (f"http_{status}" if status else "slack_error"))
     if isinstance(exc, SlackRequestError):
         return "request_error"
     return type(exc).__name__.lower()[:64]
+
+
+TRANSIENT_CODES = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"})
+
+
+def _transient(exc: Exception, code: str) -> bool:
+    """Would the same call succeed later? Rate limits and server errors that outlasted the
+    client's retry handlers, and network errors, yes; a Slack answer about the call itself
+    (user_not_found, invalid_blocks ...) or a request the SDK refused to build, no."""
+    if isinstance(exc, SlackApiError):
+        status = getattr(exc.response, "status_code", None) or 0
+        return status == 429 or status >= 500 or code in TRANSIENT_CODES
+    return not isinstance(exc, SlackRequestError)
 
 
 # The token no longer works (revoked, app uninstalled, account deactivated): every call would fail.
@@ -81,11 +97,12 @@ class Notifier:
 
     def _call(self, what: str, fn, **kwargs) -> Posted:
         if self.paused:
-            return Posted(ok=False, error="auth_paused")
+            return Posted(ok=False, error="auth_paused", transient=True)
         try:
             response = fn(**kwargs)
         except Exception as exc:  # SlackApiError, connection errors after retries, timeouts
-            return Posted(ok=False, error=self._failed(what, exc))
+            code = self._failed(what, exc)
+            return Posted(ok=False, error=code, transient=_transient(exc, code))
         data = response.data if hasattr(response, "data") else response
         if not isinstance(data, dict):
             return Posted(ok=True)

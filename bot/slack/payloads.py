@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
 from bot.errors import NotFound
+from bot.services.fields import storable, whole_number
 
 _MAX_ID = 2**31 - 1
 _CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,30}$")
@@ -24,10 +25,9 @@ def request_value(request_id: int) -> str:
 
 def parse_request_value(value: object) -> int:
     """'123' -> 123; anything else -> NotFound (the user sees "not found")."""
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
-        number = int(value)
-        if 0 < number <= _MAX_ID:
-            return number
+    number = whole_number(value, 1, _MAX_ID)
+    if number is not None:
+        return number
     raise NotFound("That request does not exist (any more).")
 
 
@@ -95,16 +95,16 @@ class FormState:
 
     def text(self, block: str) -> str:
         value = self.element(block).get("value")
-        return value if isinstance(value, str) else ""
+        return storable(value) if isinstance(value, str) else ""
 
     def selected(self, block: str) -> str | None:
         option = self.element(block).get("selected_option")
         value = option.get("value") if isinstance(option, dict) else None
-        return value if isinstance(value, str) else None
+        return storable(value) if isinstance(value, str) else None
 
     def selected_many(self, block: str, action: str) -> list[str]:
         options = self.element(block, action).get("selected_options") or []
-        return [o["value"] for o in options if isinstance(o, dict) and isinstance(o.get("value"), str)]
+        return [storable(o["value"]) for o in options if isinstance(o, dict) and isinstance(o.get("value"), str)]
 
     def date(self, block: str) -> date | None:
         raw = self.element(block).get("selected_date")

@@ -58,7 +58,10 @@ __all__ = [
     "check_blocks",
     "check_view",
     "load_web_api_spec",
+    "restore_content_checks",
+    "skip_content_checks",
     "specs_dir",
+    "text_of",
 ]
 
 # --------------------------------------------------------------------------------------
@@ -318,6 +321,47 @@ def check_view(view: Any, *, expected_type: str | None = None) -> list[str]:
         if message not in problems:
             problems.append(message)
     return problems
+
+
+def skip_content_checks() -> tuple[Any, Any]:
+    """Turn off the Block Kit checks (slack_sdk model parsing of every message and view) for
+    timing runs: that CPU work is Slack's, not the app's, and on a 2-core box it competes with
+    the server under test. Spec checks (method, arguments) stay on. Returns what to restore."""
+    global check_blocks, check_view
+    saved = (check_blocks, check_view)
+    check_blocks = lambda *args, **kwargs: []  # noqa: E731
+    check_view = lambda *args, **kwargs: []  # noqa: E731
+    return saved
+
+
+def restore_content_checks(saved: tuple[Any, Any]) -> None:
+    global check_blocks, check_view
+    check_blocks, check_view = saved
+
+
+def text_of(node: Any) -> str:
+    """Every "text" string inside a message, its blocks or a view (a JSON string is decoded
+    first), joined: what a person reads, for assertions."""
+    if isinstance(node, str):
+        try:
+            node = json.loads(node)
+        except ValueError:
+            return node
+    out: list[str] = []
+
+    def walk(item: Any) -> None:
+        if isinstance(item, dict):
+            for key, value in item.items():
+                if key == "text" and isinstance(value, str):
+                    out.append(value)
+                else:
+                    walk(value)
+        elif isinstance(item, list):
+            for child in item:
+                walk(child)
+
+    walk(node)
+    return " ".join(out)
 
 
 # --------------------------------------------------------------------------------------
@@ -782,6 +826,11 @@ class FakeSlack:
         """
         with self._lock:
             self._stubs[method] = response
+
+    def clear_faults(self) -> None:
+        """Answer normally again (faults queued and not used yet are dropped)."""
+        with self._lock:
+            self._faults.clear()
 
     def _queue_fault(self, method: str, fault: _Fault) -> None:
         if fault.remaining < 1:

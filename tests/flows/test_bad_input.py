@@ -252,3 +252,67 @@ def test_error_messages_quote_user_text_without_pinging(h):
     assert "could not read" in said and "<!here>" not in said and "&lt;!here&gt;" in said
     said = h.said(h.command(ADMIN, "expert add <@U0BOB|bob> <!channel>:guru"))
     assert "<!channel>" not in said
+
+
+def test_a_nul_character_is_dropped_not_a_lost_request(h):
+    """RELIABILITY 14/59: PostgreSQL refuses U+0000 in text; a pasted NUL in the request form,
+    a command or the CSV import must not turn into "Something went wrong" and a lost write."""
+    from bot.services import directory
+
+    h.person(AE)
+    h.expert("U0EXP1")
+    reply = h.submit_request(AE, account="Ac\x00me", description="Show the multi-cluster\x00 failover story")
+    assert reply.status == 200 and (reply.json or {}).get("response_action") is None, reply.body
+    request = h.last_request()
+    assert request.account == "Acme" and request.description == "Show the multi-cluster failover story"
+    assert h.offer(request.id, "U0EXP1").ts
+    said = h.said(h.command("U0EXP1", "away until Dec\x00 3"))
+    assert "Something went wrong" not in said and "away" in said.lower(), said
+    report = directory.parse_directory_csv("user,skills\nU0KATE,kuber\x00netes\n")
+    assert not report.errors and report.rows[0].skills[0][0] == "kubernetes"
+
+
+def test_a_web_process_dying_between_commit_and_ack_loses_nothing_and_doubles_nothing(h, monkeypatch):
+    """RELIABILITY 42: the process stores the request, then dies before its ack (simulated: the
+    listener fails right after the commit, so no ack and no broadcast). Slack shows the AE an
+    error with the form still open; the AE submits it again: the same request (the view id is
+    its key), not a second one. The broadcast the dead process never started is driven by the
+    scheduler's broadcast check; every expert is DMed exactly once."""
+    from contextlib import contextmanager
+
+    from bot.services.due import BROADCAST_CHECK_AFTER
+
+    h.person(AE)
+    h.expert("U0EXP1")
+    h.expert("U0EXP2")
+    h.open_form(AE)
+    values = h.request_values()
+    real_session = h.db.session
+    calls = {"n": 0}
+
+    @contextmanager
+    def dies_after_the_first_commit():
+        with real_session() as session:
+            yield session
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("killed after the commit, before the ack")
+
+    monkeypatch.setattr(h.db, "session", dies_after_the_first_commit)
+    first = h.driver.submit_view(AE, View.REQUEST, values, view_id="VCRASH")
+    h.drain()
+    monkeypatch.setattr(h.db, "session", real_session)
+    assert (first.json or {}).get("response_action") != "clear", first.body  # never acked as done
+    assert count(h, Request) == 1 and not h.slack.dm_messages("U0EXP1")  # stored, not broadcast
+    again = h.driver.submit_view(AE, View.REQUEST, values, view_id="VCRASH")  # the AE retries
+    h.drain()
+    assert again.status == 200 and (again.json or {}).get("response_action") is None, again.body
+    assert count(h, Request) == 1
+    h.at(clock.now() + BROADCAST_CHECK_AFTER + timedelta(seconds=1))
+    h.tick()
+    request = h.last_request()
+    assert request.status == RequestStatus.OPEN and request.status_ts
+    for expert in ("U0EXP1", "U0EXP2"):
+        assert len(h.slack.dm_messages(expert)) == 1, expert
+    h.tick()
+    assert all(len(h.slack.dm_messages(e)) == 1 for e in ("U0EXP1", "U0EXP2"))

@@ -28,19 +28,9 @@ from models import (
     Skill,
     request_skills,
 )
-from tests.harness import ADMIN, AE
+from tests.harness import ADMIN, AE, quantile
 
 UTC = timezone.utc
-
-
-def quantile(values, p):
-    ordered = sorted(values)
-    if not ordered:
-        return None
-    pos = p * (len(ordered) - 1)
-    lo = int(pos)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (pos - lo) * (ordered[hi] - ordered[lo])
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 import time
 from datetime import timedelta
 
@@ -114,3 +115,50 @@ def test_an_archived_deal_channel_falls_back_to_the_ae(h):
     assert len(refused) == 1 and refused[0].outcome == "error:is_archived"
     assert any("is_archived" in m["text"] for m in h.slack.dm_messages(AE))
     assert request.status_channel.startswith("D")
+
+
+def test_a_command_queued_behind_a_claim_storm_still_opens_its_modal_in_time(h):
+    """RELIABILITY 18/20 (found by `make test-topology`): under load the reply pool was busy with
+    other people's Claim clicks and `/presales` opened its modal 3-6 s after the click, too late
+    for the trigger_id. Commands run on a pool of their own, and the pre-fill budget counts from
+    the ack: a command that starts late opens the form at once, without its pre-fill."""
+    import threading
+
+    h.person(AE)
+    h.expert("U0EXP1")
+    release = threading.Event()
+
+    def stuck():  # every reply thread held (and more queued) by slow claims
+        release.wait(10)
+
+    for _ in range(h.settings.reply_threads * 2):
+        h.deps.work.reply(stuck, on_error=lambda exc: None)
+    try:
+        started = time.monotonic()
+        h.driver.command(AE, "demo kubernetes for Acme Tue 3pm")
+        opened = h.slack.wait_for("views.open", timeout=5)
+        assert opened, "the modal did not open while the reply pool was busy"
+        assert time.monotonic() - started < 3.0
+    finally:
+        release.set()
+        h.drain()
+
+
+def test_a_command_that_starts_late_skips_its_pre_fill(h):
+    from handlers import commands
+
+    h.person(AE)
+    h.expert("U0EXP1")
+    command = {"team_id": "T0001", "user_id": AE, "channel_id": "C0DEAL", "trigger_id": "1.2.late",
+               "text": "demo kubernetes for Acme Tue 3pm"}
+
+    def account_prefill() -> str | None:
+        view = h.slack.calls_to("views.open")[-1].params["view"]
+        view = json.loads(view) if isinstance(view, str) else view
+        block = next(b for b in view["blocks"] if b.get("block_id") == "account")
+        return block["element"].get("initial_value")
+
+    commands.route(h.deps, command, lambda **kw: None, acked=time.monotonic() - 1.6)  # queued 1.6 s
+    assert account_prefill() is None  # opened at once, empty, not after the pre-fill
+    commands.route(h.deps, {**command, "trigger_id": "1.2.fresh"}, lambda **kw: None, acked=time.monotonic())
+    assert account_prefill() == "Acme"

@@ -1,5 +1,8 @@
 """Slack misbehaving during a broadcast: nobody is lost, failures are recorded per expert."""
 
+from datetime import timedelta
+
+from bot import clock
 from bot.slack.ids import Action
 from models import RequestStatus
 from tests.harness import AE
@@ -96,3 +99,127 @@ def test_a_revoked_token_pauses_slack_calls_instead_of_a_retry_storm(h, caplog):
     assert any(r.levelname == "CRITICAL" and "token_revoked" in r.getMessage() for r in caplog.records)
     request = h.last_request()
     assert all(h.offer(request.id, f"U0EX{i}").ts is None for i in range(5))  # retried later, not lost
+
+
+def test_dms_slack_keeps_refusing_are_sent_again_by_the_scheduler(h):
+    """RELIABILITY 36: 5xx and 429 that outlast the client's own retries leave the DM waiting,
+    not failed: the scheduler's sweep posts it once its back-off has passed; once only."""
+    from bot.services.requests import OFFER_RETRY_FIRST
+
+    h.person(AE)
+    experts = [h.expert(f"U0EX{i:02d}") for i in range(3)]
+    h.slack.server_error("chat.postMessage", times=1000, status=503)
+    h.submit_request(AE)
+    request = h.last_request()
+    waiting = [h.offer(request.id, u) for u in experts]
+    assert all(o.ts is None and o.failed_at is None and o.error == "http_503" and o.attempts == 1 for o in waiting)
+    h.slack.clear_faults()
+    assert h.tick()["resent"] == 0  # the back-off has not passed yet
+    assert not any(h.slack.dm_messages(u) for u in experts)
+    h.at(clock.now() + OFFER_RETRY_FIRST + timedelta(seconds=1))
+    assert h.tick()["resent"] == 3
+    assert h.tick()["resent"] == 0
+    for u in experts:
+        assert len(h.slack.dm_messages(u)) == 1, u
+        assert h.offer(request.id, u).ts and h.offer(request.id, u).sent_at == clock.now()
+    h.click(experts[0], Action.CLAIM, request.id)
+    assert h.last_request().status == RequestStatus.CLAIMED
+
+
+def test_a_dm_refused_every_time_fails_for_good_after_the_last_attempt(h):
+    from bot.services.requests import OFFER_MAX_ATTEMPTS, OFFER_RETRY_MAX
+
+    h.person(AE)
+    h.expert("U0EX01")
+    h.slack.server_error("chat.postMessage", times=1000, status=500)
+    h.submit_request(AE)
+    request = h.last_request()
+    for _ in range(OFFER_MAX_ATTEMPTS):
+        h.at(clock.now() + OFFER_RETRY_MAX + timedelta(seconds=1))
+        h.tick()
+    offer = h.offer(request.id, "U0EX01")
+    assert offer.failed_at is not None and offer.attempts == OFFER_MAX_ATTEMPTS and offer.ts is None
+    h.slack.clear_faults()
+    h.at(clock.now() + OFFER_RETRY_MAX + timedelta(seconds=1))
+    assert h.tick()["resent"] == 0
+
+
+def test_a_dm_for_a_request_claimed_meanwhile_is_not_sent_again(h):
+    from bot.services.requests import OFFER_RETRY_FIRST
+
+    h.person(AE)
+    h.expert("U0EX01")
+    h.expert("U0EX02")
+    h.slack.server_error("chat.postMessage", times=4, status=502)  # the first DM, every try
+    h.submit_request(AE)
+    request = h.last_request()
+    sent = [u for u in ("U0EX01", "U0EX02") if h.offer(request.id, u).ts]
+    assert len(sent) == 1
+    h.click(sent[0], Action.CLAIM, request.id)
+    h.at(clock.now() + OFFER_RETRY_FIRST + timedelta(seconds=1))
+    assert h.tick()["resent"] == 0
+
+
+def test_a_reping_reaches_the_experts_slack_refused_later_and_nobody_twice(make_harness):
+    """RELIABILITY 36/39: one re-ping notice, several threads; the ones Slack refused with 5xx
+    past the client's retries are posted when the notice is retried, the others not again."""
+    from bot.services import due
+
+    h = make_harness(send_concurrency=1)  # the threads one after another: the first takes every 500
+    h.person(AE)
+    experts = [h.expert(f"U0EX{i:02d}") for i in range(3)]
+    h.submit_request(AE)
+    request = h.last_request()
+    reping = next(n for n in h.notices(request.id) if n.kind == "reping")
+    h.at(reping.due_at + timedelta(seconds=1))
+    h.slack.server_error("chat.postMessage", times=4, status=500)  # the first thread, every try
+    result = h.tick()
+    assert result["retried"] >= 1
+
+    def threads(user):
+        return [c for c in h.slack.calls_to("chat.postMessage")
+                if c.params.get("channel") in (user, h.offer(request.id, user).channel_id)
+                and c.params.get("thread_ts") and c.outcome == "ok"]
+
+    assert sorted(len(threads(u)) for u in experts) == [0, 1, 1]
+    h.at(clock.now() + h.settings.lease + timedelta(seconds=1))
+    h.tick()
+    assert [len(threads(u)) for u in experts] == [1, 1, 1]
+    assert next(n for n in h.notices(request.id) if n.id == reping.id).state == due.NoticeState.SENT
+
+
+def test_the_database_going_away_mid_broadcast_marks_nothing_sent_and_the_broadcast_resumes(h, monkeypatch):
+    """RELIABILITY 38: DMs Slack accepted while the database was unavailable keep no ts and no
+    sent time (never "sent" without a Slack ts); when their send lease runs out the scheduler
+    posts them again — the documented at-least-once window: one duplicate at most, no loss."""
+    from sqlalchemy.exc import OperationalError
+
+    from bot.services import requests as requests_service
+    from bot.services.requests import OFFER_SEND_LEASE
+
+    h.person(AE)
+    experts = [h.expert(f"U0EX{i:02d}") for i in range(6)]
+    real = requests_service.record_offer_sent
+    down = {"left": 3}
+
+    def database_down(*args, **kwargs):
+        if down["left"] > 0:
+            down["left"] -= 1
+            raise OperationalError("UPDATE offers", {}, Exception("server closed the connection unexpectedly"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(requests_service, "record_offer_sent", database_down)
+    h.submit_request(AE)
+    request = h.last_request()
+    offers = [h.offer(request.id, u) for u in experts]
+    assert all((o.ts is None) == (o.sent_at is None) for o in offers)  # never sent without a ts
+    unrecorded = [u for u, o in zip(experts, offers) if o.ts is None]
+    assert len(unrecorded) == 3
+    h.at(clock.now() + OFFER_SEND_LEASE + timedelta(seconds=1))
+    h.tick()  # the resend sweep (or the broadcast check due at the same time) posts them again
+    h.tick()
+    for u in experts:
+        assert h.offer(request.id, u).ts, u
+        assert len(h.slack.dm_messages(u)) == (2 if u in unrecorded else 1), u
+    h.click(experts[0], Action.CLAIM, request.id)
+    assert h.last_request().status == RequestStatus.CLAIMED

@@ -12,20 +12,9 @@ from bot import clock
 from bot.services import stats
 from bot.slack.ids import Action
 from models import Offer, Person, Request
-from tests.harness import ADMIN, AE
+from tests.harness import ADMIN, AE, quantile
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
-
-
-def quantile(values, p):
-    """Linear interpolation between closest ranks (percentile_cont), written independently."""
-    ordered = sorted(values)
-    if not ordered:
-        return None
-    pos = p * (len(ordered) - 1)
-    lo = int(pos)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (pos - lo) * (ordered[hi] - ordered[lo])
 
 
 def seed(h, rng: random.Random, *, experts=6, requests=40):

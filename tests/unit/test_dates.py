@@ -46,3 +46,12 @@ def test_dst_wall_clock_is_kept():
 def test_end_of_day_is_next_local_midnight():
     moment = at("Dec 3")
     assert end_of_day(moment, "Europe/Berlin") == datetime(2026, 12, 3, 23, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("text", ["Tue 3pm EST", "Dec 3 10:00 CET", "2026-12-03 15:00 UTC"])
+def test_a_zone_in_the_text_is_refused_without_a_warning(text, recwarn):
+    """Times are read in the person's own Slack timezone; dateutil warns on "EST" (and says it
+    will raise): the person reads one clear sentence instead."""
+    with pytest.raises(InvalidInput, match="Leave the timezone out"):
+        parse_when(text, tz="Europe/Berlin", now=NOW)
+    assert not [w for w in recwarn if "tzname" in str(w.message)]

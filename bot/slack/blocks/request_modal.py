@@ -23,6 +23,7 @@ from bot.services.requests import DESCRIPTION_MAX, DURATIONS, DEFAULT_DURATION, 
 from bot.slack.blocks import brief as brief_ui
 from bot.slack.blocks.common import md, plain
 from bot.slack.ids import Action, Field, View as ViewId
+from bot.services.fields import whole_number
 from bot.slack.payloads import FormState
 from models import KIND_LABELS, RequestKind, Urgency
 
@@ -175,7 +176,9 @@ def read(values: dict) -> Draft:
         skills=form.selected_many(Field.SKILLS, Action.SKILL_SELECT),
         account=form.text(Field.ACCOUNT),
         meeting_at=form.moment(Field.MEETING_AT),
-        duration_min=int(duration) if duration and duration.isdigit() else None,
+        # An option value that is no whole number stays visible to validation as 0 minutes
+        # ("Pick a duration from the list."), never silently the default.
+        duration_min=(whole_number(duration, 1, 24 * 60) or 0) if duration else None,
         needed_by=form.moment(Field.NEEDED_BY),
         urgency=form.selected(Field.URGENCY) or Urgency.NORMAL.value,
         description=form.text(Field.DESCRIPTION),

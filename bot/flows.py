@@ -9,12 +9,14 @@ the scheduler call flows the same way.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import socket
 import threading
 import time as _time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Callable
@@ -44,6 +46,39 @@ log = logging.getLogger(__name__)
 PROFILE_MAX_AGE = timedelta(days=1)
 PROFILE_RETRY = timedelta(minutes=10)
 HOME_WATCH = timedelta(days=7)
+
+
+# Managers served at once by a weekly digest run: bounded so a 300-manager Monday neither
+# floods Slack (files.* are Tier 2-3) nor starves the reminders sharing this process.
+DIGEST_CONCURRENCY = 4
+
+
+@dataclass(frozen=True)
+class Edition:
+    """A digest ready to send: (text, blocks) messages and the chart PNG (None: nothing to plot)."""
+
+    messages: list[tuple[str, list[dict]]]
+    png: bytes | None
+
+
+class _Editions:
+    """Digest editions of one run, built once per (workspace, week, timezone) even when several
+    threads ask for the same one at once."""
+
+    def __init__(self, build: Callable[[str, digest.Week], Edition]) -> None:
+        self._build = build
+        self._lock = threading.Lock()
+        self._slots: dict[tuple[str, str, str], tuple[threading.Lock, list[Edition]]] = {}
+
+    def get(self, team_id: str, week: digest.Week) -> Edition:
+        key = (team_id, week.label, week.tz)
+        with self._lock:
+            slot = self._slots.setdefault(key, (threading.Lock(), []))
+        lock, built = slot
+        with lock:
+            if not built:
+                built.append(self._build(team_id, week))
+            return built[0]
 
 
 @dataclass
@@ -110,7 +145,7 @@ class Flows:
         """For the ack path and before views.open: the stored timezone, no Slack call. A stale
         one is refreshed in the background for next time."""
         with self.db.read() as session:
-            person = directory.get_person(session, team_id=team_id, user_id=user_id)
+            person = directory.get_person(session, team_id=team_id, user_id=user_id, with_skills=False)
         if person is None or directory.people_needing_profile([person], now=clock.now(), max_age=PROFILE_MAX_AGE):
             self.work.submit(self.timezone_of, team_id, user_id)
         return (person.tz if person is not None else None) or self.settings.timezone
@@ -470,43 +505,67 @@ class Flows:
             return digest.compute(session, team_id=team_id, week=week, due_before=self.policy.brief_due_before,
                                   now=clock.now())
 
-    def send_digest(self, person: Person, week: digest.Week) -> Posted:
+    def digest_edition(self, team_id: str, week: digest.Week) -> "Edition":
+        """One digest as it is sent: its messages and its chart (the same for every manager of
+        a workspace who reads the same week in the same timezone)."""
+        data = self.digest_data(team_id, week)
+        png = chart.expert_chart(digest_ui.chart_rows(data), title=f"Experts, {week.label}")
+        return Edition(messages=digest_ui.messages(data), png=png)
+
+    def send_digest(self, person: Person, week: digest.Week, *, edition: "Edition | None" = None) -> Posted:
         """The digest as DMs to ``person`` (split if long), then the chart as an image."""
-        data = self.digest_data(person.team_id, week)
+        edition = edition or self.digest_edition(person.team_id, week)
         first: Posted | None = None
-        for text, blocks in digest_ui.messages(data):
+        for text, blocks in edition.messages:
             posted = self.notifier.post(person.slack_user_id, text, blocks)
             if not posted.ok:
                 return posted
             first = first or posted
-        png = chart.expert_chart(digest_ui.chart_rows(data), title=f"Experts, {week.label}")
-        if png is not None and first is not None and first.channel:
-            self.notifier.upload(first.channel, png, filename=f"presales-digest-{week.label}.png",
+        if edition.png is not None and first is not None and first.channel:
+            self.notifier.upload(first.channel, edition.png, filename=f"presales-digest-{week.label}.png",
                                  title=f"Response rate and time to respond, {week.label}")
         return first or Posted(ok=False, error="nothing_to_send")
 
     def send_weekly_digests(self) -> int:
         """Every manager whose digest time has come (cron in their own timezone) and who has
-        not had this week's digest gets it: once per (manager, week), across processes."""
+        not had this week's digest gets it: once per (manager, week), across processes.
+
+        Managers are served DIGEST_CONCURRENCY at a time; each (workspace, week, timezone) is
+        computed and charted once per run and shared (RELIABILITY 57: 300 managers in minutes,
+        not one SQL digest and one matplotlib chart each). Each row is reserved just before its
+        own send, so a long run never holds rows another scheduler could take over."""
         now = clock.now()
         with self.db.read() as session:
             readers = digest.managers(session, admins=self.settings.admins)
-        sent = 0
-        for person in readers:
-            tz = self.refresh_profiles([person]).get(person.id) or self.settings.timezone
-            week = digest.due_week(self.settings.digest_cron, tz=tz, now=now)
-            if week is None:
-                continue
-            with self.db.session() as session:
-                row = digest.reserve(session, manager_id=person.id, week=week, now=now)
-            if row is None:
-                continue
-            posted = self.send_digest(person, week)
-            with self.db.session() as session:
-                digest.mark(session, digest_id=row.id, sent=posted.ok, now=clock.now(), channel=posted.channel,
-                            ts=posted.ts, error=posted.error)
-            sent += posted.ok
-        return sent
+        if not readers:
+            return 0
+        zones = self.refresh_profiles(readers, parallel=True)
+        due_now = [(person, week) for person in readers
+                   if (week := digest.due_week(self.settings.digest_cron, tz=zones.get(person.id) or self.settings.timezone,
+                                               now=now)) is not None]
+        if not due_now:
+            return 0
+        editions = _Editions(self.digest_edition)
+
+        def one(item: tuple[Person, digest.Week]) -> bool:
+            person, week = item
+            try:
+                with self.db.session() as session:
+                    row = digest.reserve(session, manager_id=person.id, week=week, now=now)
+                if row is None:
+                    return False
+                posted = self.send_digest(person, week, edition=editions.get(person.team_id, week))
+                with self.db.session() as session:
+                    digest.mark(session, digest_id=row.id, sent=posted.ok, now=clock.now(), channel=posted.channel,
+                                ts=posted.ts, error=posted.error)
+                return posted.ok
+            except Exception:  # one manager's failure (left 'sending': retried after the lease) stops no one else
+                log.exception("digest for %s (%s) failed", person.slack_user_id, week.label)
+                return False
+
+        with ThreadPoolExecutor(max_workers=DIGEST_CONCURRENCY, thread_name_prefix="digest") as pool:
+            contexts = [contextvars.copy_context() for _ in due_now]  # one each: a context runs in one thread at a time
+            return sum(pool.map(lambda ctx, item: ctx.run(one, item), contexts, due_now))
 
     # ------------------------------------------------------------ the scheduler
 

@@ -13,7 +13,7 @@ from typing import Callable, Iterable, Sequence
 
 from sqlalchemy import and_, case, func, not_, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from bot import clock
 from bot.errors import InvalidInput, NotAllowed, NotFound, quote
@@ -165,10 +165,13 @@ def closest_skills(session: Session, wanted: Sequence[str], *, limit: int = 5) -
 # ---------------------------------------------------------------- people and roles
 
 
-def get_person(session: Session, *, team_id: str, user_id: str) -> Person | None:
-    return session.execute(
-        select(Person).where(Person.team_id == team_id, Person.slack_user_id == user_id)
-    ).scalar_one_or_none()
+def get_person(session: Session, *, team_id: str, user_id: str, with_skills: bool = True) -> Person | None:
+    """The person row; ``with_skills=False`` skips loading their skills (one query fewer on the
+    ack path; ``person.skills`` then loads on first use inside the session)."""
+    query = select(Person).where(Person.team_id == team_id, Person.slack_user_id == user_id)
+    if not with_skills:
+        query = query.options(lazyload(Person.skills))
+    return session.execute(query).scalar_one_or_none()
 
 
 def own_skills(session: Session, *, team_id: str, user_id: str) -> tuple[str, int]:
@@ -181,11 +184,11 @@ def own_skills(session: Session, *, team_id: str, user_id: str) -> tuple[str, in
     return format_skill_list((es.skill.name, es.level) for es in person.skills), person.max_concurrent
 
 
-def ensure_person(session: Session, *, team_id: str, user_id: str, now: datetime) -> Person:
+def ensure_person(session: Session, *, team_id: str, user_id: str, now: datetime, with_skills: bool = True) -> Person:
     """The person row for a Slack user, created on first sight (safe under concurrency)."""
     if not _USER_ID.match(user_id or ""):
         raise InvalidInput(f"'{quote(user_id)}' is not a Slack user ID.")
-    person = get_person(session, team_id=team_id, user_id=user_id)
+    person = get_person(session, team_id=team_id, user_id=user_id, with_skills=with_skills)
     if person is not None:
         return person
     try:

@@ -195,16 +195,21 @@ def manager_ids(session: Session, *, team_id: str, admins: frozenset[str]) -> li
                                                         Person.slack_user_id.in_(sorted(admins)))))
 
 
-def sync(session: Session, *, request: Request, policy: Policy, now: datetime) -> Synced:
+def sync(session: Session, *, request: Request, policy: Policy, now: datetime,
+         new_with_brief: bool | None = None) -> Synced:
     """Make the pending notices of ``request`` match ``plan()`` (call after every state change,
-    in the same transaction)."""
+    in the same transaction). ``new_with_brief`` (True/False) says the request was inserted in
+    this very transaction, with or without its brief: nothing to re-read, no notices yet."""
     session.flush()
-    session.refresh(request)
-    has_brief = session.scalar(select(func.count()).select_from(Brief).where(Brief.request_id == request.id)) > 0
+    if new_with_brief is None:
+        session.refresh(request)
+        has_brief = session.scalar(select(func.count()).select_from(Brief).where(Brief.request_id == request.id)) > 0
+        existing = list(session.scalars(select(DueNotice).where(DueNotice.request_id == request.id)))
+    else:
+        has_brief, existing = new_with_brief, []
     managers = manager_ids(session, team_id=request.team_id, admins=policy.admins) if request.needs_brief else []
     ae_tz = request.requester.tz or policy.default_tz
     wanted = {p.key: p for p in plan(request, policy=policy, has_brief=has_brief, manager_ids=managers, ae_tz=ae_tz)}
-    existing = list(session.scalars(select(DueNotice).where(DueNotice.request_id == request.id)))
     result = Synced()
     seen = set()
     for notice in existing:

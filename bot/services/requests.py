@@ -302,7 +302,8 @@ def create(
         existing = session.execute(select(Request).where(Request.source_key == source_key)).scalar_one_or_none()
         if existing is not None:
             return Created(existing, False)
-    requester = directory.ensure_person(session, team_id=team_id, user_id=requester_user_id, now=now)
+    requester = directory.ensure_person(session, team_id=team_id, user_id=requester_user_id, now=now,
+                                        with_skills=False)
     skills = list(session.scalars(select(Skill).where(Skill.name.in_(draft.skills))))
     if len(skills) != len(draft.skills):
         raise InvalidInput(fields={Field.SKILLS.value: "One of these skills is no longer in the directory."})
@@ -340,9 +341,8 @@ def create(
         return Created(existing, False)
     history.log_event(session, request_id=request.id, actor_id=requester.id, kind="created", now=now)
     if brief is not None:
-        briefs.save(session, request=request, clean=brief, editor_user_id=requester_user_id, policy=policy, now=now)
-    else:
-        due.sync(session, request=request, policy=policy, now=now)
+        briefs.save_with_new_request(session, request=request, clean=brief, editor=requester, now=now)
+    due.sync(session, request=request, policy=policy, now=now, new_with_brief=brief is not None)
     return Created(request, True)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import statistics
+import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -16,6 +17,7 @@ from sqlalchemy import func, select
 from bot import clock
 from bot.services import digest
 from bot.slack.blocks import digest as digest_ui
+from bot.slack.notify import Posted
 from models import (
     Brief,
     Digest,
@@ -390,3 +392,59 @@ def test_digest_cli_prints_text_csv_and_json(h, capsys):
             assert out.splitlines()[0] == "week,section,who,metric,value" and ",expert,U0SILENT,notified,0" in out
         else:
             assert out.startswith("Weekly digest 2026-W46") and "Experts" in out and "Gaps" in out
+
+
+def test_a_monday_for_many_managers_builds_each_edition_once_and_reaches_everyone_once(make_harness, monkeypatch):
+    """RELIABILITY 57: many managers (two timezones, two schedulers at once, one manager Slack
+    refuses): each edition (workspace, week, timezone) is computed and charted once per run, not
+    once per manager; every other manager gets exactly one digest; the refused one is retried
+    on the next run and then gets it."""
+    h = make_harness()
+    h.person(AE)
+    h.expert("U0EXP1")
+    h.submit_request(AE)
+    berlin = [f"U0MB{i:02d}" for i in range(8)]
+    paris = [f"U0MP{i:02d}" for i in range(8)]
+    for user in berlin + paris:
+        h.person(user, tz="Europe/Berlin" if user in berlin else "Europe/Paris")
+        h.command(ADMIN, f"manager add <@{user}|m>")
+    h.command(ADMIN, "manager remove <@U0ADMIN|a>")
+    computed: list[str] = []
+    real_compute = digest.compute
+
+    def counting_compute(session, **kwargs):
+        computed.append(kwargs["week"].tz)
+        return real_compute(session, **kwargs)
+
+    monkeypatch.setattr(digest, "compute", counting_compute)
+    refused = paris[3]
+    other = __import__("bot.app", fromlist=["build_deps"]).build_deps(h.settings)
+    h.at(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))  # Monday 09:00 in Berlin and in Paris
+    real_post = h.deps.notifier.post.__func__
+
+    def post(notifier, user, text, blocks=None, **kwargs):
+        if user == refused and text.startswith("Weekly digest"):
+            return Posted(ok=False, error="account_inactive")
+        return real_post(notifier, user, text, blocks, **kwargs)
+
+    monkeypatch.setattr(type(h.deps.notifier), "post", post)
+    runs = [threading.Thread(target=deps.flows.send_weekly_digests) for deps in (h.deps, other)]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join(60)
+
+    def digests_for(user):
+        return [m for m in h.slack.dm_messages(user) if m["text"].startswith("Weekly digest")]
+
+    assert {u: len(digests_for(u)) for u in berlin + paris} == {u: int(u != refused) for u in berlin + paris}
+    # at most one edition per timezone in each of the two processes, instead of one per manager
+    assert sorted(set(computed)) == ["Europe/Berlin", "Europe/Paris"] and len(computed) <= 4
+    assert len(h.slack.calls_to("files.completeUploadExternal")) == len(berlin + paris) - 1
+    # Slack takes the refused manager again: the next run sends only that one
+    monkeypatch.setattr(type(h.deps.notifier), "post", real_post)
+    h.at(datetime(2026, 11, 30, 8, 5, tzinfo=UTC))
+    assert h.deps.flows.send_weekly_digests() == 1
+    other.close()
+    assert len(digests_for(refused)) == 1
+    assert all(len(digests_for(u)) == 1 for u in berlin + paris)

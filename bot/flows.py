@@ -663,7 +663,7 @@ class Flows:
         late = now - notice.due_at > self.policy.late_after
         with self.db.session() as session:
             if isinstance(result, str):  # a reason not to send: no longer true
-                partly = bool(due.reached(notice))  # some recipients had it already
+                partly = bool(due.reached(session, notice_id=notice_id))  # some recipients have it already
                 due.finish(session, notice_id=notice_id, token=token, now=clock.now(),
                            state=NoticeState.SENT if partly else NoticeState.SKIPPED,
                            error=f"partly sent, then: {result}" if partly else result)
@@ -723,30 +723,35 @@ class Flows:
 
     def _post_each(self, notice: DueNotice, sends: dict[str, Callable[[], Posted]]) -> Posted:
         """One notice, several messages (a re-ping to every waiting expert, an escalation to every
-        manager): the recipients Slack took are remembered on the notice, so when some failed for
-        a while (429 / 5xx past the client's retries) the retry after the lease reaches only the
-        others — nobody silently missed, nobody pinged twice."""
-        done = due.reached(notice)
-        todo = [(key, send) for key, send in sends.items() if key not in done]
+        manager). Each recipient Slack took is recorded on the notice the moment it is, so an
+        attempt after a failure (429 / 5xx past the client's retries) or after a lost lease (a
+        send slower than the lease, another scheduler took over) reaches only the others —
+        nobody silently missed, nobody pinged twice."""
 
         def one(item: tuple[str, Callable[[], Posted]]) -> Posted:
-            # Renew the lease before each message: a long fan-out (rate limits, a busy pool) must
-            # not let another scheduler take the notice and send the same messages again.
+            key, send = item
+            # Renew the lease before each message and re-read who has it: a long fan-out (rate
+            # limits, a busy pool) must not let another scheduler take the notice and repeat it.
             with self.db.session() as session:
-                if not due.still_ours(session, notice_id=notice.id, token=notice.lease_token, now=clock.now(),
-                                      lease=self.policy.lease):
-                    return Posted(ok=False, error="lease_lost")
-            return item[1]()
+                reached = due.renew_for_recipient(session, notice_id=notice.id, token=notice.lease_token,
+                                                  now=clock.now(), lease=self.policy.lease)
+            if reached is None:
+                return Posted(ok=False, error="lease_lost", transient=True)
+            if key in reached:
+                return Posted(ok=True)
+            posted = send()
+            if posted.ok:
+                with self.db.session() as session:
+                    due.add_reached(session, notice_id=notice.id, key=key)
+            return posted
 
-        results = self.work.map(one, todo)
-        done |= {key for (key, _), result in zip(todo, results) if result.ok}
+        results = self.work.map(one, list(sends.items()))
         waiting = [result for result in results if not result.ok and result.transient]
-        if waiting:
-            with self.db.session() as session:
-                due.remember_reached(session, notice_id=notice.id, token=notice.lease_token, keys=done)
+        if waiting:  # the tick gives the notice back; the next attempt skips who has it
             return Posted(ok=False, error=waiting[0].error, transient=True)
         failed = [result for result in results if not result.ok]
-        return Posted(ok=bool(done) or not sends, error=failed[0].error if failed and not done else None)
+        reached_any = len(failed) < len(results)
+        return Posted(ok=reached_any or not sends, error=failed[0].error if failed and not reached_any else None)
 
     def _send_widen(self, notice: DueNotice) -> Posted | str:
         request, _ = self._current(notice)

@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, case, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot import clock
@@ -309,18 +309,40 @@ def still_ours(session: Session, *, notice_id: int, token: str, now: datetime, l
 _DONE = "done:"
 
 
-def reached(notice: DueNotice) -> set[str]:
-    """The recipients an earlier attempt of this multi-recipient notice already reached."""
-    note = notice.note or ""
+def _parse_reached(note: str | None) -> set[str]:
+    note = note or ""
     return set(note[len(_DONE):].split(",")) - {""} if note.startswith(_DONE) else set()
 
 
-def remember_reached(session: Session, *, notice_id: int, token: str, keys: set[str]) -> None:
-    """Record who has the message, so the retry (after the lease) reaches only the others."""
+def reached(session: Session, *, notice_id: int) -> set[str]:
+    """The recipients of this multi-recipient notice (a re-ping, an escalation) who have it."""
+    return _parse_reached(session.scalar(select(DueNotice.note).where(DueNotice.id == notice_id)))
+
+
+def renew_for_recipient(session: Session, *, notice_id: int, token: str, now: datetime,
+                        lease: timedelta) -> set[str] | None:
+    """Right before one message of a multi-recipient notice: renew the lease (like
+    ``still_ours``) and read who has the message already, in one statement. None: the lease is
+    lost (another tick holds the notice now)."""
+    row = session.execute(
+        update(DueNotice)
+        .where(DueNotice.id == notice_id, DueNotice.state == NoticeState.LEASED.value,
+               DueNotice.lease_token == token, DueNotice.lease_until > now)
+        .values(lease_until=now + lease, updated_at=now)
+        .returning(DueNotice.note)
+        .execution_options(synchronize_session=False)
+    ).first()
+    return None if row is None else _parse_reached(row[0])
+
+
+def add_reached(session: Session, *, notice_id: int, key: str) -> None:
+    """One recipient has the message: recorded at once, whoever holds the lease by now (the
+    message is out), so no later attempt sends it to them again. Concurrent appends from the
+    fan-out's threads serialize on the row; none is lost."""
     session.execute(
         update(DueNotice)
-        .where(DueNotice.id == notice_id, DueNotice.lease_token == token)
-        .values(note=_DONE + ",".join(sorted(keys)))
+        .where(DueNotice.id == notice_id)
+        .values(note=case((DueNotice.note.startswith(_DONE), DueNotice.note), else_=literal(_DONE)) + f"{key},")
         .execution_options(synchronize_session=False)
     )
 

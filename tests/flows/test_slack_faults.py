@@ -188,6 +188,50 @@ def test_a_reping_reaches_the_experts_slack_refused_later_and_nobody_twice(make_
     assert next(n for n in h.notices(request.id) if n.id == reping.id).state == due.NoticeState.SENT
 
 
+def test_a_reping_whose_lease_runs_out_mid_fan_out_is_finished_by_the_other_scheduler_nobody_twice(
+        make_harness, monkeypatch):
+    """RELIABILITY 39/48 (found by the topology test under load): scheduler A's re-ping reaches the
+    first expert, then its next send hangs past the lease (rate limits) and scheduler B takes the
+    notice over. B must skip the expert A reached (recorded the moment Slack took it, not at the
+    end of A's fan-out) and A, its lease lost, must send nothing more: one re-ping each."""
+    from bot.app import build_deps
+    from bot.services import due
+    from bot.slack.notify import Notifier, Posted
+
+    h = make_harness(send_concurrency=1)  # A's threads one after another
+    other = build_deps(h.settings)  # scheduler B
+    h.person(AE)
+    experts = [h.expert(f"U0EX{i:02d}") for i in range(3)]
+    h.submit_request(AE)
+    request = h.last_request()
+    reping = next(n for n in h.notices(request.id) if n.kind == "reping")
+    h.at(reping.due_at + timedelta(seconds=1))
+    real_post = Notifier.post
+    threads_seen: list[str] = []
+
+    def post(notifier, channel, text, blocks=None, **kwargs):
+        if kwargs.get("thread_ts") and notifier is h.deps.notifier:
+            threads_seen.append(channel)
+            if len(threads_seen) == 2:  # A's second message: hangs past the lease, B runs meanwhile
+                h.at(clock.now() + h.settings.lease + timedelta(seconds=1))
+                assert other.flows.sweep_due().sent >= 1
+                return Posted(ok=False, error="ratelimited", transient=True)
+        return real_post(notifier, channel, text, blocks, **kwargs)
+
+    monkeypatch.setattr(Notifier, "post", post)
+    h.tick()
+    other.close()
+
+    def threads(user):
+        return [c for c in h.slack.calls_to("chat.postMessage")
+                if c.params.get("channel") in (user, h.offer(request.id, user).channel_id)
+                and c.params.get("thread_ts") and c.outcome == "ok"]
+
+    assert [len(threads(u)) for u in experts] == [1, 1, 1]
+    assert len(threads_seen) == 2  # A stopped once its lease was gone
+    assert next(n for n in h.notices(request.id) if n.id == reping.id).state == due.NoticeState.SENT
+
+
 def test_the_database_going_away_mid_broadcast_marks_nothing_sent_and_the_broadcast_resumes(h, monkeypatch):
     """RELIABILITY 38: DMs Slack accepted while the database was unavailable keep no ts and no
     sent time (never "sent" without a Slack ts); when their send lease runs out the scheduler

@@ -243,6 +243,9 @@ class Stack:
             "WEB_CONCURRENCY": str(cfg.workers),
             "PRESALES_WEB_THREADS": str(cfg.threads),
             "PRESALES_ADMINS": ADMIN,
+            # Slack's rate tiers are not modelled by the fake (it injects 429s instead): a load run
+            # paced to them would measure the tiers, not the app (tests/flows/test_pacing.py does).
+            "PRESALES_SLACK_PACE": "off",
             "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
             "PYTHONUNBUFFERED": "1",
         })

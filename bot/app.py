@@ -24,6 +24,7 @@ from bot.logs import request_context
 from bot.slack.blocks.common import md, plain
 from bot.slack.client import make_client
 from bot.slack.notify import Notifier
+from bot.slack.pace import Pacer, parse_pace
 from bot.slack.payloads import Caller
 from bot.work import Work
 
@@ -73,7 +74,7 @@ class Deps:
 def build_deps(settings: Settings, *, db: Database | None = None, client: WebClient | None = None) -> Deps:
     db = db or Database(settings.database_url)
     client = client or make_client(settings)
-    notifier = Notifier(client)
+    notifier = Notifier(client, pacer=Pacer(parse_pace(settings.slack_pace)))
     work = Work(threads=settings.work_threads, send_threads=settings.send_concurrency,
                 reply_threads=settings.reply_threads)
     return Deps(settings=settings, db=db, client=client, notifier=notifier, work=work,

@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from bot.slack.pace import DEFAULT_PACE, parse_pace
+
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///presales.db"
 
@@ -67,6 +69,7 @@ class Settings:
     timezone: str = "UTC"
     fanout_limit: int = 25
     send_concurrency: int = 8
+    slack_pace: str = DEFAULT_PACE  # METHOD=N/min,... per process (bot/slack/pace.py); 'off' for none
     work_threads: int = 8
     reply_threads: int = 8
     listener_threads: int = 16
@@ -264,6 +267,7 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: str | os.PathL
         timezone=_timezone(merged, "PRESALES_TIMEZONE", "UTC"),
         fanout_limit=_int(merged, "PRESALES_FANOUT_LIMIT", 25),
         send_concurrency=_int(merged, "PRESALES_SEND_CONCURRENCY", 8),
+        slack_pace=_pace(merged, "PRESALES_SLACK_PACE"),
         work_threads=_int(merged, "PRESALES_WORK_THREADS", 8),
         reply_threads=_int(merged, "PRESALES_REPLY_THREADS", 8),
         listener_threads=_int(merged, "PRESALES_LISTENER_THREADS", 16),
@@ -285,6 +289,17 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: str | os.PathL
         log_format=_choice(merged, "LOG_FORMAT", ("json", "text"), "json"),
         metrics_dir=(merged.get("PROMETHEUS_MULTIPROC_DIR") or "").strip() or None,
     )
+
+
+def _pace(env: Mapping[str, str], name: str) -> str:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return DEFAULT_PACE
+    try:
+        parse_pace(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}; or 'off'") from None
+    return raw.strip()
 
 
 @lru_cache(maxsize=1)

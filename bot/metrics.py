@@ -36,6 +36,8 @@ declines = Counter("presales_declines", "Declines recorded")
 escalations = Counter("presales_escalations", "Escalation steps sent", ["step"])
 notices = Counter("presales_notices", "Due notices handled by the scheduler", ["kind", "outcome"])
 slack_errors = Counter("presales_slack_api_errors", "Slack Web API calls that failed", ["method", "code"])
+slack_paced = Counter("presales_slack_paced_seconds", "Seconds Slack calls waited for their rate tier (PRESALES_SLACK_PACE)",
+                      ["method"])
 background_failures = Counter("presales_background_failures", "Background work that raised")
 ack_seconds = Histogram(
     "presales_ack_seconds", "Time from a Slack request arriving to our HTTP answer (the ack)",

@@ -8,7 +8,11 @@ listener thread is busy. So listeners only ``ack()`` and hand the rest over:
   for work that must reach Slack within the trigger_id's 3 s (a modal to open): a pool of its
   own again, so a storm of 20 Claim clicks per request never queues a `/presales` behind it;
 - ``submit``: background flows (broadcast, refreshing DMs and Homes, digests);
-- ``map(pool="send")``: the fan-out of single Slack calls inside a flow.
+- ``map(pool="send")``: the fan-out of single Slack calls inside a flow;
+- ``paced(lane, key, fn)``: background calls of one paced Slack method (every DM of a claimed
+  request, Homes to refresh), on a thread of their own per method so a wait for Slack's rate
+  tier holds no pool thread; a newer call for the same key replaces a queued one
+  (bot/slack/pace.py).
 
 The pools never wait on each other in a cycle (a flow may fan out on ``send``; nothing on
 ``send`` waits for anything). Tests call ``drain()`` to wait until everything submitted has
@@ -22,7 +26,9 @@ import logging
 import threading
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Callable, Iterable, TypeVar
+from typing import Callable, Hashable, Iterable, TypeVar
+
+from bot.slack.pace import Lane
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -38,6 +44,7 @@ class Work:
         self._pending = 0
         self._idle = threading.Condition()
         self._closed = False
+        self._lanes: dict[str, Lane] = {}
         self.failures: list[str] = []  # "name: ExceptionType (ref)", for monitoring and tests
 
     def _run(self, executor: ThreadPoolExecutor, fn: Callable[..., object], args, kwargs,
@@ -51,28 +58,57 @@ class Work:
             try:
                 return fn(*args, **kwargs)
             except Exception as exc:
-                name = getattr(fn, "__name__", str(fn))
                 if on_error is not None:
                     try:
                         on_error(exc)
                         return None
                     except Exception:  # the error path itself failed: fall through to the log
                         pass
-                ref = uuid.uuid4().hex[:8]
-                log.exception("background work %s failed (ref %s)", name, ref)
-                self.failures.append(f"{name}: {type(exc).__name__} ({ref})")
-                from bot import metrics
-
-                metrics.background_failures.inc()
+                self._failed(fn, exc)
                 return None
             finally:
-                with self._idle:
-                    self._pending -= 1
-                    if self._pending == 0:
-                        self._idle.notify_all()
+                self._done()
 
         # carry the request's log context (rid, team, user, action) into the background
         return executor.submit(contextvars.copy_context().run, run)
+
+    def _failed(self, fn: Callable[..., object], exc: Exception) -> None:
+        name = getattr(fn, "__name__", str(fn))
+        ref = uuid.uuid4().hex[:8]
+        log.error("background work %s failed (ref %s)", name, ref, exc_info=exc)
+        self.failures.append(f"{name}: {type(exc).__name__} ({ref})")
+        from bot import metrics
+
+        metrics.background_failures.inc()
+
+    def _started(self) -> None:
+        with self._idle:
+            self._pending += 1
+
+    def _done(self) -> None:
+        with self._idle:
+            self._pending -= 1
+            if self._pending == 0:
+                self._idle.notify_all()
+
+    def paced(self, lane: str, key: Hashable, fn: Callable[[], object]) -> None:
+        """Queue ``fn`` on the lane of one paced Slack method (e.g. "chat.update"); a call already
+        queued there for ``key`` (the same message, the same Home) is replaced by this newer one."""
+        with self._idle:
+            if self._closed:
+                raise RuntimeError("work executor is shut down")
+            line = self._lanes.get(lane)
+            if line is None:
+                line = self._lanes[lane] = Lane(lane, on_start=self._started, on_done=self._done)
+        context = contextvars.copy_context()  # the request's log context, as submit() carries it
+
+        def run() -> None:
+            try:
+                context.run(fn)
+            except Exception as exc:
+                self._failed(fn, exc)
+
+        line.submit(key, run)
 
     def submit(self, fn: Callable[..., object], *args, **kwargs) -> Future:
         """Run a background flow; an exception is logged with a reference id."""
@@ -107,6 +143,11 @@ class Work:
         self.drain(timeout)  # in-flight work may still hand over follow-ups (store -> broadcast): drained too
         with self._idle:
             self._closed = True
+        for line in self._lanes.values():
+            dropped = line.close(drop=True)
+            if dropped:
+                log.warning("shutdown: %d queued %s call(s) dropped (the next change re-renders them)", dropped,
+                            line.name)
         for executor in (self._pool, self._send, self._reply, self._urgent):
             executor.shutdown(wait=False, cancel_futures=True)
 

@@ -98,7 +98,7 @@ def submit_decline(ack, body, view, context):
     with d.db.session() as session:
         result = claims.decline(session, request_id=request_id, team_id=caller.team_id, expert_user_id=caller.user_id,
                                 reason=reason, now=clock.now())
-    d.work.submit(d.flows.refresh_all, request_id)
+    d.work.submit(d.flows.refresh_all, request_id, first_person_id=result.expert.id)  # their DM first
     if result.changed:
         metrics.declines.inc()
     else:

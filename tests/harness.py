@@ -59,6 +59,7 @@ class Harness:
             work_threads=4,
             send_concurrency=8,
             slack_retry_backoff=0.01,  # the fake's 5xx are retried at once, not after seconds
+            slack_pace="off",  # the fake has no rate tiers; tests/flows/test_pacing.py runs the real ones on a virtual clock
         )
         self.settings = replace(settings, **overrides)
         self.db = Database(database_url)

@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.models.views import View
 
 from bot import metrics
+from bot.slack.pace import Pacer
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +76,9 @@ AUTH_PAUSE_SECONDS = 300
 
 
 class Notifier:
-    def __init__(self, client: WebClient) -> None:
+    def __init__(self, client: WebClient, *, pacer: Pacer | None = None) -> None:
         self.client = client
+        self.pacer = pacer or Pacer({})  # per-method rate tiers (bot/slack/pace.py)
         self._paused_until = 0.0  # monotonic; set when Slack says the token is dead
 
     @property
@@ -95,9 +97,14 @@ class Notifier:
                          "set a new SLACK_BOT_TOKEN.", code, AUTH_PAUSE_SECONDS)
         return code
 
-    def _call(self, what: str, fn, **kwargs) -> Posted:
+    def _call(self, what: str, fn, *, urgent: bool = False, **kwargs) -> Posted:
+        """One Web API call: paced to its method's tier (``urgent``: someone is waiting for it,
+        never queued behind a fan-out), errors logged, counted and turned into a Posted."""
         if self.paused:
             return Posted(ok=False, error="auth_paused", transient=True)
+        waited = self.pacer.take(what, urgent=urgent)
+        if waited:
+            metrics.slack_paced.labels(method=what).inc(waited)
         try:
             response = fn(**kwargs)
         except Exception as exc:  # SlackApiError, connection errors after retries, timeouts
@@ -111,7 +118,7 @@ class Notifier:
     # ---- messages
 
     def post(self, channel: str, text: str, blocks: list[dict] | None = None, *, thread_ts: str | None = None,
-             reply_broadcast: bool = False) -> Posted:
+             reply_broadcast: bool = False, urgent: bool = False) -> Posted:
         """chat.postMessage; ``channel`` may be a user id (posts in the app's DM with them)."""
         kwargs = {"channel": channel, "text": text, "unfurl_links": False, "unfurl_media": False}
         if blocks is not None:
@@ -120,13 +127,14 @@ class Notifier:
             kwargs["thread_ts"] = thread_ts
             if reply_broadcast:
                 kwargs["reply_broadcast"] = True
-        return self._call("chat.postMessage", self.client.chat_postMessage, **kwargs)
+        return self._call("chat.postMessage", self.client.chat_postMessage, urgent=urgent, **kwargs)
 
-    def update(self, channel: str, ts: str, text: str, blocks: list[dict] | None = None) -> Posted:
+    def update(self, channel: str, ts: str, text: str, blocks: list[dict] | None = None, *,
+               urgent: bool = False) -> Posted:
         kwargs = {"channel": channel, "ts": ts, "text": text}
         if blocks is not None:
             kwargs["blocks"] = blocks
-        return self._call("chat.update", self.client.chat_update, **kwargs)
+        return self._call("chat.update", self.client.chat_update, urgent=urgent, **kwargs)
 
     def ephemeral(self, channel: str, user: str, text: str, blocks: list[dict] | None = None) -> Posted:
         kwargs = {"channel": channel, "user": user, "text": text}
@@ -135,14 +143,14 @@ class Notifier:
         result = self._call("chat.postEphemeral", self.client.chat_postEphemeral, **kwargs)
         if not result.ok and result.error in ("channel_not_found", "not_in_channel", "is_archived", "user_not_in_channel"):
             # The person still hears from us: in the app's DM.
-            return self.post(user, text, blocks)
+            return self.post(user, text, blocks, urgent=True)
         return result
 
     def tell(self, user: str, text: str, *, channel: str | None = None, blocks: list[dict] | None = None) -> Posted:
         """Tell one person something only they should see: ephemeral in ``channel``, else a DM."""
         if channel and not channel.startswith("D"):
             return self.ephemeral(channel, user, text, blocks)
-        return self.post(user, text, blocks)
+        return self.post(user, text, blocks, urgent=True)
 
     def answer(self, respond, user: str, text: str, blocks: list[dict] | None = None, *,
                channel: str | None = None) -> None:
@@ -172,8 +180,9 @@ class Notifier:
     def open_view(self, trigger_id: str, view: View | dict) -> Posted:
         return self._call("views.open", self.client.views_open, trigger_id=trigger_id, view=view)
 
-    def publish_home(self, user_id: str, view: View) -> Posted:
-        return self._call("views.publish", self.client.views_publish, user_id=user_id, view=view)
+    def publish_home(self, user_id: str, view: View, *, urgent: bool = False) -> Posted:
+        """``urgent``: the person just opened their Home; refreshes after a change are paced."""
+        return self._call("views.publish", self.client.views_publish, urgent=urgent, user_id=user_id, view=view)
 
     # ---- people
 

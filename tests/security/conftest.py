@@ -38,7 +38,6 @@ def shared_harness(fake_slack, database_url):
 def matrix_h(shared_harness, slack, db_url, frozen_clock) -> Harness:
     """A clean world on the module's shared Harness (use like ``h``)."""
     shared_harness.drain()
-    shared_harness.deps.flows._homes_queued.clear()
     yield shared_harness
     shared_harness.drain()
     failures = list(shared_harness.deps.work.failures)

@@ -431,7 +431,6 @@ def fresh_world(h: Harness, db_url: str) -> None:
     h.deps.work.failures.clear()
     assert not failures, f"background work raised: {failures}"
     assert not h.slack.violations, "calls that break Slack's contract:\n" + "\n".join(h.slack.violations)
-    h.deps.flows._homes_queued.clear()
     empty_database(db_url)
     h.slack.reset()
     clock.set_now(NOW)

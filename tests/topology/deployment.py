@@ -431,6 +431,9 @@ class Deployment:
             "WEB_CONCURRENCY": str(cfg.web_concurrency),
             "PRESALES_WEB_THREADS": str(cfg.web_threads),
             "PRESALES_ADMINS": ADMIN,
+            # Slack's rate tiers are not modelled by the fake (it injects 429s instead): a load run
+            # paced to them would measure the tiers, not the app (tests/flows/test_pacing.py does).
+            "PRESALES_SLACK_PACE": "off",
             "LOG_LEVEL": cfg.log_level,
             "PYTHONUNBUFFERED": "1",
         })

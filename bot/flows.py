@@ -326,11 +326,15 @@ class Flows:
             return self.notifier.update(offer.channel_id, offer.ts, text, blocks, urgent=offer.expert_id == first)
 
         first = first_person_id if first_person_id is not None else request.claimed_by_id
-        for offer in sorted(offers, key=lambda o: o.expert_id != first):  # theirs before any is queued
+        for offer in offers:  # theirs before any other is queued
             if offer.expert_id == first:
                 update(offer)
-            else:
+        others = [offer for offer in offers if offer.expert_id != first]
+        if self.notifier.pacer.paces("chat.update"):
+            for offer in others:
                 self.work.paced("chat.update", (offer.channel_id, offer.ts), lambda offer=offer: update(offer))
+        else:  # nothing to wait for (PRESALES_SLACK_PACE=off): the send pool updates them side by side
+            self.work.map(update, others)
         self.post_experts_channel(request_id)
         self.refresh_status(request_id)
 

@@ -74,6 +74,9 @@ class Pacer:
         self._tokens = {method: (rate.burst, now) for method, rate in rates.items()}
         self.waited: dict[str, float] = {method: 0.0 for method in rates}  # seconds spent waiting, per method
 
+    def paces(self, method: str) -> bool:
+        return method in self.rates
+
     def take(self, method: str, *, urgent: bool = False) -> float:
         """Wait until ``method`` may be called (no wait for an unpaced method); returns the wait."""
         rate = self.rates.get(method)

@@ -307,9 +307,9 @@ class Flows:
         """Re-render every DM, the status message and the experts-channel post of a request.
 
         The DM of the person who acted (``first_person_id``; by default whoever holds the claim)
-        is updated at once; the others go on the chat.update lane, paced to Tier 3 (RELIABILITY
-        55): a claim on a 100-expert request neither delays the claimer nor runs into 429s, and
-        every DM shows the newest state in the end."""
+        is updated at once; with chat.update paced (PRESALES_SLACK_PACE) the others go on its
+        lane at Tier 3 (RELIABILITY 55): a claim on a 100-expert request neither delays the
+        claimer nor runs into 429s, and every DM shows the newest state in the end."""
         with self.db.read() as session:
             request = session.get(Request, request_id)
             brief = briefs.get(session, request_id=request_id)

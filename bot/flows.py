@@ -286,13 +286,14 @@ class Flows:
 
     # ------------------------------------------------------------ refresh
 
-    def refresh_offer(self, offer_id: int) -> Posted:
+    def refresh_offer(self, offer_id: int, *, urgent: bool = False) -> Posted:
+        """Re-render one DM from what the database says now (``urgent``: its reader just clicked)."""
         with self.db.read() as session:
             offer = session.get(Offer, offer_id)
             if offer is None or not offer.ts or not offer.channel_id:
                 return Posted(ok=False, error="not_sent")
         text, blocks = self._offer_view(offer)
-        return self.notifier.update(offer.channel_id, offer.ts, text, blocks)
+        return self.notifier.update(offer.channel_id, offer.ts, text, blocks, urgent=urgent)
 
     def refresh_for(self, request_id: int, person_id: int) -> None:
         """Re-render one person's DM for a request (after a click that changed nothing)."""
@@ -301,7 +302,7 @@ class Flows:
                 select(Offer.id).where(Offer.request_id == request_id, Offer.expert_id == person_id)
             )
         if offer_id is not None:
-            self.refresh_offer(offer_id)
+            self.refresh_offer(offer_id, urgent=True)
 
     def refresh_all(self, request_id: int, *, first_person_id: int | None = None) -> None:
         """Re-render every DM, the status message and the experts-channel post of a request.
@@ -331,8 +332,11 @@ class Flows:
                 update(offer)
         others = [offer for offer in offers if offer.expert_id != first]
         if self.notifier.pacer.paces("chat.update"):
+            # rendered when its turn comes, from the database then: a queued update can never put
+            # back a state that changed meanwhile (a Claim button on a request claimed since)
             for offer in others:
-                self.work.paced("chat.update", (offer.channel_id, offer.ts), lambda offer=offer: update(offer))
+                self.work.paced("chat.update", (offer.channel_id, offer.ts),
+                                lambda offer_id=offer.id: self.refresh_offer(offer_id))
         else:  # nothing to wait for (PRESALES_SLACK_PACE=off): the send pool updates them side by side
             self.work.map(update, others)
         self.post_experts_channel(request_id)
@@ -363,7 +367,7 @@ class Flows:
         if request is None:
             return Posted(ok=False, error="not_found")
         if request.status_ts and not requests_service.is_placeholder(request.status_ts):
-            return self.notifier.update(request.status_channel, request.status_ts, text, blocks)
+            return self.notifier.update(request.status_channel, request.status_ts, text, blocks, urgent=True)
         with self.db.session() as session:
             if not requests_service.reserve_post(session, request_id=request_id, column="status_ts", now=clock.now()):
                 return Posted(ok=False, error="being_posted")  # the poster re-renders after posting
@@ -395,7 +399,8 @@ class Flows:
             brief = briefs.get(session, request_id=request_id)
         text, blocks = request_offer.render_channel_post(request, self.settings.timezone, brief)
         if request.experts_post_ts and not requests_service.is_placeholder(request.experts_post_ts):
-            return self.notifier.update(request.experts_post_channel, request.experts_post_ts, text, blocks)
+            return self.notifier.update(request.experts_post_channel, request.experts_post_ts, text, blocks,
+                                        urgent=True)
         if request.status != RequestStatus.OPEN.value:
             return None
         with self.db.session() as session:
@@ -443,7 +448,7 @@ class Flows:
         if request and request.status_ts:
             self.notifier.post(request.status_channel, deal_status.release_thread_text(request, expert_user_id),
                                thread_ts=request.status_ts)
-        self.refresh_all(request_id)
+        self.refresh_all(request_id, first_person_id=expert_person_id)  # the releaser's DM first
         # chat.update notifies nobody: tell the others in their DM thread that it is open again
         self.work.map(lambda o: self.notifier.post(o.channel_id, notices.reopened(request, expert_user_id),
                                                    thread_ts=o.ts, reply_broadcast=True), waiting)

@@ -338,11 +338,12 @@ def renew_for_recipient(session: Session, *, notice_id: int, token: str, now: da
 def add_reached(session: Session, *, notice_id: int, key: str) -> None:
     """One recipient has the message: recorded at once, whoever holds the lease by now (the
     message is out), so no later attempt sends it to them again. Concurrent appends from the
-    fan-out's threads serialize on the row; none is lost."""
+    fan-out's threads serialize on the row; none is lost. The separator goes first, so a note
+    an earlier version wrote ("done:a,b") stays readable ("done:a,b,c")."""
     session.execute(
         update(DueNotice)
         .where(DueNotice.id == notice_id)
-        .values(note=case((DueNotice.note.startswith(_DONE), DueNotice.note), else_=literal(_DONE)) + f"{key},")
+        .values(note=case((DueNotice.note.startswith(_DONE), DueNotice.note), else_=literal(_DONE)) + f",{key}")
         .execution_options(synchronize_session=False)
     )
 

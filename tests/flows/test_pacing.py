@@ -169,3 +169,46 @@ def wait_for_lane(h, name: str, *, queued: int, timeout: float = 10.0):
             return lane
         _time.sleep(0.01)
     raise AssertionError(f"lane {name} never had {queued} calls queued")
+
+
+def test_a_queued_dm_update_never_puts_back_a_state_that_changed_meanwhile(make_harness, monkeypatch):
+    """RELIABILITY 55 (found in review): DM updates wait on the chat.update lane. E0 claims, then
+    releases (every other DM queued as "open, Claim"), then E5 claims while those still wait: E5's
+    own DM turns "claimed by you" at once, and when its queued update finally runs it renders what
+    the database says then — never the Claim button of the release."""
+    from bot.slack.notify import Notifier
+
+    h = make_harness(fanout_limit=30)
+    h.deps.notifier.pacer, _virtual = paced(only(DEFAULT_PACE, "chat.update"))
+    h.person(AE)
+    experts = [h.expert(f"U0EX{i:02d}") for i in range(30)]
+    h.submit_request(AE)
+    request = h.last_request()
+    gate = threading.Event()
+    real_update = Notifier.update
+
+    def update(notifier, channel, ts, text, blocks=None, *, urgent=False):
+        if threading.current_thread().name == "lane-chat.update":
+            gate.wait(10)  # the lane is busy: what is queued on it waits here
+        return real_update(notifier, channel, ts, text, blocks, urgent=urgent)
+
+    monkeypatch.setattr(Notifier, "update", update)
+    h.click(experts[0], Action.CLAIM, request.id, drain=False)
+    wait_for_lane(h, "chat.update", queued=len(experts) - 2)  # one at the gate, the rest queued
+    h.click(experts[0], Action.RELEASE, request.id, drain=False)
+    deadline = _time.monotonic() + 10
+    while h.last_request().status != "open" and _time.monotonic() < deadline:
+        _time.sleep(0.01)  # the release is stored after its ack: E5 clicks once it is
+    claim = h.click(experts[5], Action.CLAIM, request.id, drain=False)
+    assert claim.status == 200
+    deadline = _time.monotonic() + 10
+    while "claimed" not in h.dm_text(experts[5], request.id).lower() and _time.monotonic() < deadline:
+        _time.sleep(0.01)  # E5's own DM is urgent: it does not wait for the gate
+    assert "claimed" in h.dm_text(experts[5], request.id).lower()
+    gate.set()
+    h.drain()
+    assert h.last_request().claimed_by.slack_user_id == experts[5]
+    mine = h.slack.message(h.offer(request.id, experts[5]).channel_id, h.offer(request.id, experts[5]).ts)
+    assert Action.CLAIM.value not in json.dumps(mine)  # no Claim button put back on a request E5 holds
+    for expert in experts[1:5] + experts[6:]:
+        assert "claimed" in h.dm_text(expert, request.id).lower()

@@ -267,3 +267,24 @@ def test_the_database_going_away_mid_broadcast_marks_nothing_sent_and_the_broadc
         assert len(h.slack.dm_messages(u)) == (2 if u in unrecorded else 1), u
     h.click(experts[0], Action.CLAIM, request.id)
     assert h.last_request().status == RequestStatus.CLAIMED
+
+
+def test_recipients_recorded_by_an_earlier_version_stay_readable(h):
+    """A notice half-way through its retries when this version is deployed keeps who has it:
+    "done:o1,o2" (the earlier format) + o3 reads back as all three (found in review)."""
+    from sqlalchemy import update
+
+    from bot.services import due
+    from models import DueNotice
+
+    h.person(AE)
+    h.expert("U0EX00")
+    h.submit_request(AE)
+    reping = next(n for n in h.notices(h.last_request().id) if n.kind == "reping")
+    with h.db.session() as session:
+        session.execute(update(DueNotice).where(DueNotice.id == reping.id).values(note="done:o1,o2"))
+    with h.db.session() as session:
+        due.add_reached(session, notice_id=reping.id, key="o3")
+        due.add_reached(session, notice_id=reping.id, key="o4")
+    with h.db.session() as session:
+        assert due.reached(session, notice_id=reping.id) == {"o1", "o2", "o3", "o4"}

@@ -42,7 +42,7 @@ class Person(Base):
     updated_at: Mapped[datetime]
 
     skills: Mapped[list[ExpertSkill]] = relationship(
-        back_populates="person", cascade="all, delete-orphan", lazy="selectin", order_by="ExpertSkill.skill_id"
+        back_populates="person", cascade="all, delete-orphan", order_by="ExpertSkill.skill_id"
     )
 
     def is_away_at(self, moment: datetime) -> bool:

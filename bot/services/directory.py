@@ -13,7 +13,7 @@ from typing import Callable, Iterable, Sequence
 
 from sqlalchemy import and_, case, func, not_, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session, selectinload
 
 from bot import clock
 from bot.errors import InvalidInput, NotAllowed, NotFound, quote
@@ -166,11 +166,12 @@ def closest_skills(session: Session, wanted: Sequence[str], *, limit: int = 5) -
 
 
 def get_person(session: Session, *, team_id: str, user_id: str, with_skills: bool = True) -> Person | None:
-    """The person row; ``with_skills=False`` skips loading their skills (one query fewer on the
-    ack path; ``person.skills`` then loads on first use inside the session)."""
+    """The person row, with their skills loaded (usable after the session closes) unless
+    ``with_skills=False`` (one query fewer on the ack path; ``person.skills`` then loads on first
+    use inside the session)."""
     query = select(Person).where(Person.team_id == team_id, Person.slack_user_id == user_id)
-    if not with_skills:
-        query = query.options(lazyload(Person.skills))
+    if with_skills:
+        query = query.options(selectinload(Person.skills))
     return session.execute(query).scalar_one_or_none()
 
 
@@ -383,6 +384,7 @@ def directory(session: Session, *, team_id: str, skill: str | None, now: datetim
         .outerjoin(load, load.c.person_id == Person.id)
         .where(Person.team_id == team_id, Person.is_expert.is_(True))
         .order_by(Person.slack_user_id)
+        .options(selectinload(Person.skills))
     )
     if skill:
         name = normalize_skill(skill)

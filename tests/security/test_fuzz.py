@@ -28,6 +28,7 @@ import pytest
 from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import selectinload
 
 from bot import clock
 from bot.errors import InvalidInput
@@ -612,7 +613,7 @@ def _snapshot(h: Harness):
     with h.db.read() as s:
         people = sorted((p.team_id, p.slack_user_id, p.is_manager, p.is_expert, p.away_until, p.max_concurrent,
                          tuple(sorted(es.skill.name for es in p.skills)))
-                        for p in s.scalars(select(Person)))
+                        for p in s.scalars(select(Person).options(selectinload(Person.skills))))
         people = [p for p in people if p[2:] != (False, False, None, 3, ())]
         requests = sorted((r.id, r.status, r.meeting_at, r.needed_by) for r in s.scalars(select(Request)))
     return people, requests

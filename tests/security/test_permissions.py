@@ -36,6 +36,7 @@ from typing import Callable
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from bot import clock
 from bot.services import briefs, directory
@@ -142,7 +143,7 @@ def state_of(h: Harness, team: str) -> dict:
     requests, offers, briefs, notices, follow-ups)."""
     with h.db.read() as s:
         people = {}
-        for p in s.scalars(select(Person).where(Person.team_id == team)):
+        for p in s.scalars(select(Person).where(Person.team_id == team).options(selectinload(Person.skills))):
             row = (p.is_manager, p.is_expert, p.away_until, p.max_concurrent,
                    tuple(sorted((es.skill.name, es.level) for es in p.skills)))
             if row != (False, False, None, directory.DEFAULT_CAPACITY, ()):  # first sight creates a bare row

@@ -19,10 +19,12 @@ from sqlalchemy import select
 
 from bot import clock
 from bot.app import build_deps
-from bot.services import due
-from bot.slack.ids import Action
+from bot.services import briefs, claims, directory, due
+from bot.services import requests as requests_service
+from bot.slack.blocks import brief as brief_ui
+from bot.slack.blocks import request_modal
 from models import DueNotice, NoticeKind, NoticeState, Person, Request
-from tests.harness import AE
+from tests.harness import AE, TEAM
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,11 +34,21 @@ def claimed_requests(h, n: int, *, meeting_in: timedelta) -> list[int]:
     h.person(AE)
     h.expert("U0EXP1", capacity=50)
     ids = []
-    for i in range(n):
-        h.submit_request(AE, account=f"Acme {i}", meeting_at=clock.now() + meeting_in)
-        request = h.last_request()
-        h.click("U0EXP1", Action.CLAIM, request.id)
-        ids.append(request.id)
+    # Stored and claimed by the services the modal and the Claim button use, without the HTTP
+    # round trips and DMs (the race is in the sweep, not here).
+    with h.db.session() as session:
+        known = directory.existing_skills(session, ["kubernetes"])
+        for i in range(n):
+            values = h.request_values(account=f"Acme {i}", meeting_at=clock.now() + meeting_in)
+            draft = requests_service.validate(request_modal.read(values), now=clock.now(),
+                                              max_lead=h.settings.max_lead, known_skills=known)
+            brief = briefs.validate(brief_ui.read(values), meeting_at=draft.meeting_at, tz=None, now=clock.now())
+            created = requests_service.create(session, team_id=TEAM, requester_user_id=AE, channel_id="C0DEAL",
+                                              draft=draft, source_key=None, policy=h.deps.policy, now=clock.now(),
+                                              brief=brief)
+            claims.claim(session, request_id=created.request.id, team_id=TEAM, expert_user_id="U0EXP1",
+                         policy=h.deps.policy, now=clock.now())
+            ids.append(created.request.id)
     with h.db.session() as session:
         expert = session.scalar(select(Person).where(Person.slack_user_id == "U0EXP1"))
         for request_id in ids:

@@ -13,22 +13,16 @@ Every subprocess started here is registered and killed on exit (``finally`` bloc
 from __future__ import annotations
 
 import argparse
-import atexit
 import inspect
 import json
 import math
 import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -41,6 +35,7 @@ if str(ROOT) not in sys.path:  # `python bench/x.py` as well as `python -m bench
 
 from tests.fakes.signing import SlackDriver, datetimepicker, plain_text_input, static_select  # noqa: E402
 from tests.fakes.slack_api import FakeSlack, restore_content_checks, skip_content_checks  # noqa: E402
+from tests.procs import free_port, healthz, kill_process, percentile, popen, say, track  # noqa: E402, F401
 
 TEAM = "T0001"
 TOKEN = "xoxb-bench"
@@ -52,87 +47,6 @@ BARE_APP = "bench.bare_app:create_app()"
 PROFILED_APP = "bench.profiled_app:create_app()"
 # Requests are ad-hoc questions: no meeting, and no brief that could hold the broadcast back.
 KIND = "question"
-
-# --------------------------------------------------------------------------------------
-# Subprocess hygiene
-# --------------------------------------------------------------------------------------
-
-_live: set[subprocess.Popen[Any]] = set()
-_live_lock = threading.Lock()
-
-
-def _track(proc: subprocess.Popen[Any]) -> subprocess.Popen[Any]:
-    with _live_lock:
-        _live.add(proc)
-    return proc
-
-
-def _untrack(proc: subprocess.Popen[Any]) -> None:
-    with _live_lock:
-        _live.discard(proc)
-
-
-def kill_process(proc: subprocess.Popen[Any], *, grace: float = 3.0) -> None:
-    """SIGTERM the process group we created, wait ``grace`` seconds, then SIGKILL it."""
-    try:
-        if proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                proc.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                pass
-        # Also reap anything left in the group (gunicorn workers) even if the master is gone.
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
-    finally:
-        _untrack(proc)
-
-
-def _kill_all() -> None:
-    with _live_lock:
-        procs = list(_live)
-    for proc in procs:
-        kill_process(proc, grace=1.0)
-
-
-def _on_sigterm(signum: int, _frame: object) -> None:  # SIGTERM, SIGHUP
-    raise SystemExit(128 + signum)  # unwinds through every finally, then atexit runs
-
-
-atexit.register(_kill_all)
-if threading.current_thread() is threading.main_thread():
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    signal.signal(signal.SIGHUP, _on_sigterm)
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C works even if started with SIGINT ignored
-
-
-def popen(args: Sequence[str], *, env: Mapping[str, str], log: Path | None = None,
-          **kwargs: Any) -> subprocess.Popen[Any]:
-    """Start a tracked subprocess in its own process group (so the whole group can be killed)."""
-    if log is None:
-        proc = subprocess.Popen(list(args), env=dict(env), cwd=ROOT, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True, **kwargs)
-    else:
-        with open(log, "ab") as out:  # the child keeps its own descriptor
-            proc = subprocess.Popen(list(args), env=dict(env), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                    start_new_session=True, **kwargs)
-    return _track(proc)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 # --------------------------------------------------------------------------------------
 # Servers
@@ -174,7 +88,7 @@ class Server:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 break
-            if _healthz(self.url) == 200:
+            if healthz(self.url, timeout=2) == 200:
                 return self
             time.sleep(0.1)
         tail = self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
@@ -191,16 +105,6 @@ class Server:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def _healthz(base_url: str) -> int | None:
-    try:
-        with urllib.request.urlopen(base_url + "/healthz", timeout=2) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        return exc.code
-    except (urllib.error.URLError, OSError):
-        return None
 
 
 # --------------------------------------------------------------------------------------
@@ -517,7 +421,7 @@ class Load:
 
     def __init__(self, spec: LoadSpec) -> None:
         self.spec = spec
-        self.proc = _track(subprocess.Popen(
+        self.proc = track(subprocess.Popen(
             [sys.executable, "-m", "bench.loadgen"], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, start_new_session=True,
         ))
@@ -547,15 +451,6 @@ def run_load(spec: LoadSpec) -> LoadResult:
 # --------------------------------------------------------------------------------------
 # Figures
 # --------------------------------------------------------------------------------------
-
-
-def percentile(values: Sequence[float], pct: float) -> float:
-    """Nearest-rank percentile (p99 of 200 samples is the 198th smallest)."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    rank = max(1, math.ceil(pct / 100 * len(ordered)))
-    return ordered[min(rank, len(ordered)) - 1]
 
 
 @dataclass
@@ -639,11 +534,6 @@ def host() -> str:
     """CPUs and load: other processes on the box (a test run...) make every figure noisier."""
     load = os.getloadavg()[0]
     return f"{os.cpu_count()} CPUs, 1-min load average {load:.1f} when the run ended"
-
-
-def say(message: str) -> None:
-    """Progress lines go to stderr so stdout holds only the tables."""
-    print(message, file=sys.stderr, flush=True)
 
 
 def users(prefix: str, count: int) -> list[str]:

@@ -26,7 +26,6 @@ from __future__ import annotations
 # Module-level imports stay light: gunicorn imports this module for create_bare_app().
 import argparse
 import json
-import os
 import sys
 import threading
 import time
@@ -189,18 +188,17 @@ def run_traffic(spec: dict[str, Any], *, log: Path | None = None) -> dict[str, A
     """Run :func:`traffic` in its own process (python -m bench.load_two_process --worker)."""
     import subprocess
 
-    from tests.topology.deployment import _kill_group, _live, _live_lock
+    from tests.procs import kill_process, track
 
     err = open(log, "ab") if log else subprocess.DEVNULL
     try:
         proc = subprocess.Popen([sys.executable, "-m", "bench.load_two_process", "--worker"], cwd=ROOT,
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, start_new_session=True)
-        with _live_lock:
-            _live.add(proc)
+        track(proc)
         try:
             out, _ = proc.communicate(json.dumps(spec).encode(), timeout=float(spec["duration"]) + 300)
         finally:
-            _kill_group(proc, grace=0.5)
+            kill_process(proc, grace=0.5)
     finally:
         if log:
             err.close()
@@ -233,7 +231,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def summarize(samples: list[list[Any]], kinds: tuple[str, ...]) -> dict[str, Any]:
-    from tests.topology.deployment import percentile
+    from tests.procs import percentile
 
     lat = [s[3] for s in samples if s[0] in kinds]
     return {"n": len(lat), "p50": percentile(lat, 50) * 1000, "p99": percentile(lat, 99) * 1000,
@@ -290,7 +288,8 @@ def losses(dep, result: dict[str, Any], experts_per_skill: int, claimers: int, t
 
 def run_side(dep, app: str, args: argparse.Namespace, by_skill: dict[str, list[str]], aes: list[str],
              label: str) -> dict[str, Any]:
-    from tests.topology.deployment import SECRET, TEAM, say
+    from tests.procs import say
+    from tests.topology.deployment import SECRET, TEAM
 
     dep.config.app = app
     dep.config.schedulers = 2 if app == "bot.web:create_app()" else 0
@@ -317,7 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         json.dump(traffic(json.loads(sys.stdin.read())), sys.stdout)
         return 0
-    from tests.topology.deployment import Config, Deployment, drop_database, pg_answers, say
+    from tests.procs import say
+    from tests.topology.deployment import Config, Deployment, drop_database, pg_answers
     from bench.common import host, table
 
     database = args.database

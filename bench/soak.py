@@ -54,7 +54,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from bench.common import host, table
-    from tests.topology.deployment import SECRET, TEAM, Config, Deployment, drop_database, pg_answers, rss_kb, say
+    from tests.procs import say
+    from tests.topology.deployment import SECRET, TEAM, Config, Deployment, drop_database, pg_answers, rss_kb
 
     database = args.database
     if database == "auto":

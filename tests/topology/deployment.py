@@ -14,7 +14,6 @@ Every subprocess runs in its own process group and is killed (the whole group) i
 
 from __future__ import annotations
 
-import atexit
 import os
 import secrets
 import shutil
@@ -23,14 +22,11 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.error
-import urllib.request
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
@@ -44,6 +40,7 @@ from tests.fakes.slack_api import (  # noqa: E402
     skip_content_checks,
     text_of,
 )
+from tests.procs import free_port, healthz, kill_all, kill_process, popen  # noqa: E402
 from tests.topology.proxy import TcpProxy  # noqa: E402
 
 TEAM = "T0001"
@@ -53,81 +50,12 @@ ADMIN = "U0ADMIN"
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
 APP = "bot.web:create_app()"
 
-# --------------------------------------------------------------------------------------
-# subprocess hygiene
-# --------------------------------------------------------------------------------------
-
-_live: set[subprocess.Popen] = set()
-_live_lock = threading.Lock()
-
-
-def _kill_group(proc: subprocess.Popen, *, grace: float = 3.0, sig: int = signal.SIGTERM) -> None:
-    """Signal the process group we created; SIGKILL whatever is left after ``grace``."""
-    try:
-        if proc.poll() is None and sig != signal.SIGKILL:
-            try:
-                os.killpg(proc.pid, sig)
-            except ProcessLookupError:
-                pass
-            try:
-                proc.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                pass
-        try:  # gunicorn workers too, even when the master is gone
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
-    finally:
-        with _live_lock:
-            _live.discard(proc)
-
-
-def kill_all() -> None:
-    with _live_lock:
-        procs = list(_live)
-    for proc in procs:
-        _kill_group(proc, grace=1.0)
-
-
-def _on_signal(signum: int, _frame: object) -> None:
-    raise SystemExit(128 + signum)  # unwinds every finally; atexit runs after
-
-
-atexit.register(kill_all)
-if threading.current_thread() is threading.main_thread():
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGHUP, _on_signal)
-
-
-def popen(args: Sequence[str], *, env: Mapping[str, str], log: Path) -> subprocess.Popen:
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(list(args), env=dict(env), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-    with _live_lock:
-        _live.add(proc)
-    return proc
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def pg_answers(host: str = PG_HOST, port: int = PG_PORT, timeout: float = 2.0) -> bool:
     try:
         with socket.create_connection((host, port), timeout=timeout):
             return True
     except OSError:
         return False
-
-
-def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def children(pid: int) -> list[int]:
@@ -260,12 +188,12 @@ class Process:
             except ProcessLookupError:
                 pass
             self.proc.wait(timeout=10)
-        _kill_group(self.proc, grace=20.0 if sig == signal.SIGTERM else 1.0, sig=sig)
+        kill_process(self.proc, grace=20.0 if sig == signal.SIGTERM else 1.0, sig=sig)
         self.proc = None
 
     def stop(self) -> None:
         if self.proc is not None:
-            _kill_group(self.proc, grace=3.0)
+            kill_process(self.proc, grace=3.0)
             self.proc = None
 
     def pids(self) -> dict[str, int]:
@@ -395,7 +323,7 @@ class Deployment:
         try:
             code = proc.wait(timeout=120)
         finally:
-            _kill_group(proc, grace=0.5)
+            kill_process(proc, grace=0.5)
         if code != 0:
             raise RuntimeError(f"`python -m bot db upgrade` failed ({code}):\n{log.read_text(errors='replace')}")
 
@@ -464,7 +392,7 @@ class Deployment:
         try:
             code = proc.wait(timeout=timeout)
         finally:
-            _kill_group(proc, grace=0.5)
+            kill_process(proc, grace=0.5)
         return code, log.read_text(errors="replace")
 
 
@@ -491,29 +419,3 @@ def drop_database(name: str) -> None:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
     except Exception:
         pass
-
-
-def healthz(base_url: str, timeout: float = 5.0) -> int | None:
-    try:
-        with urllib.request.urlopen(base_url + "/healthz", timeout=timeout) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        return exc.code
-    except (urllib.error.URLError, OSError):
-        return None
-
-
-
-
-# --------------------------------------------------------------------------------------
-# figures
-# --------------------------------------------------------------------------------------
-
-
-def percentile(values: Sequence[float], pct: float) -> float:
-    """Nearest-rank percentile (p99 of 200 samples is the 198th smallest); nan when empty."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * pct // 100))
-    return ordered[int(min(rank, len(ordered))) - 1]

@@ -66,11 +66,9 @@ from tests.topology.deployment import (  # noqa: E402
     TEAM,
     Config,
     Deployment,
-    healthz,
-    percentile,
     pg_answers,
-    say,
 )
+from tests.procs import healthz, percentile, say  # noqa: E402
 
 UTC = timezone.utc
 SKILL = "kubernetes"

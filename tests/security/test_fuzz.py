@@ -146,6 +146,7 @@ NOW = st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2200, 1, 1
 SKILL_NAMES = ["kubernetes", "security", "machine learning", "c++", "go", "ci/cd", "a", "k8s & helm"]
 
 
+@pytest.mark.db_agnostic
 @PURE
 @given(text=st.one_of(JUNK, st.text(_CHARS), st.lists(st.sampled_from(
     ["demo", "poc", "rfp", "urgent", "for", "Acme", "Tue", "3pm", "tomorrow", "Dec", "3", "machine", "learning",
@@ -163,6 +164,7 @@ def test_parse_prefill_never_raises(text, skills, tz, now):
     assert prefill.when is None or prefill.when >= now
 
 
+@pytest.mark.db_agnostic
 @PURE
 @given(text=st.one_of(JUNK, st.text(_CHARS, max_size=100), st.lists(st.sampled_from(
     ["Dec", "3", "Tue", "3pm", "tomorrow", "today", "at", "until", "2026-12-03", "15:00", "noon", "midnight", "+0200",
@@ -179,6 +181,7 @@ def test_parse_when_raises_only_invalid_input(text, tz, now):
     assert parsed.at.tzinfo is not None and parsed.at.utcoffset() == timedelta(0)
 
 
+@pytest.mark.db_agnostic
 @PURE
 @given(text=st.one_of(JUNK, st.lists(st.tuples(st.sampled_from(SKILL_NAMES + ["", " ", "<!here>", "x" * 41]),
                                                 st.sampled_from(["", ":expert", ":learning", ":pro", ":guru", ":", "::"])),
@@ -197,6 +200,7 @@ def test_parse_skill_list_raises_only_invalid_input(text):
         assert level in directory.SkillLevel
 
 
+@pytest.mark.db_agnostic
 @PURE
 @given(raw=st.one_of(JUNK, st.text(_CHARS, max_size=500), st.binary(max_size=300).map(
     lambda b: b.decode("latin-1"))))
@@ -212,6 +216,7 @@ def test_parse_directory_csv_never_raises_on_junk(raw):
         assert 1 <= int(match.group(1)) <= lines + 1, (error, lines)
 
 
+@pytest.mark.db_agnostic
 @pytest.mark.parametrize("text, tz", [("9999-12-31 23:00", "America/New_York"), ("Dec 31 9999 11pm", "America/Los_Angeles"),
                                       ("0001-01-01 00:30", "Asia/Tokyo")])
 def test_dates_at_the_edge_of_the_calendar_are_invalid_input(text, tz):
@@ -223,6 +228,7 @@ def test_dates_at_the_edge_of_the_calendar_are_invalid_input(text, tz):
         dates.parse_when(text, tz=tz, now=now)
 
 
+@pytest.mark.db_agnostic
 def test_csv_with_a_bare_carriage_return_is_reported_not_raised():
     report = directory.parse_directory_csv("user,skills\nU0KATE,kubernetes\rsecurity\n")
     assert report.rows or report.errors
@@ -238,6 +244,7 @@ BAD_ROW = st.one_of(
 )
 
 
+@pytest.mark.db_agnostic
 @PURE
 @given(rows=st.lists(st.one_of(GOOD_ROW.map(lambda r: ("good", *r)), BAD_ROW.map(lambda r: ("bad", *r))),
                      max_size=25),

@@ -1,6 +1,9 @@
 """Slack misbehaving during a broadcast: nobody is lost, failures are recorded per expert."""
 
 from datetime import timedelta
+from types import SimpleNamespace
+
+from slack_sdk.http_retry import builtin_handlers
 
 from bot import clock
 from bot.slack.ids import Action
@@ -33,10 +36,14 @@ def _expert_only_in_directory(h, user_id):
                              now=clock.now())
 
 
-def test_rate_limits_are_waited_out_and_every_expert_is_notified_once(h):
+def test_rate_limits_are_waited_out_and_every_expert_is_notified_once(h, monkeypatch):
+    """RELIABILITY 36: each 429 is waited out for its Retry-After (slack_sdk's handler; its sleep
+    is recorded here instead of slept) and every expert still gets one DM."""
+    waits: list[float] = []
+    monkeypatch.setattr(builtin_handlers, "time", SimpleNamespace(sleep=waits.append))
     h.person(AE)
     experts = [h.expert(f"U0EX{i:02d}") for i in range(12)]
-    h.slack.rate_limit("chat.postMessage", times=4, retry_after=1)
+    h.slack.rate_limit("chat.postMessage", times=4, retry_after=3)
     h.submit_request(AE)
     request = h.last_request()
     for u in experts:
@@ -44,6 +51,7 @@ def test_rate_limits_are_waited_out_and_every_expert_is_notified_once(h):
         assert h.offer(request.id, u).ts
     limited = [c for c in h.slack.calls_to("chat.postMessage") if c.outcome == "429"]
     assert len(limited) == 4
+    assert len(waits) == 4 and all(3 <= w < 4 for w in waits), waits  # Retry-After plus slack_sdk's jitter
 
 
 def test_server_errors_are_retried(h):

@@ -519,7 +519,11 @@ class Flows:
         """One digest as it is sent: its messages and its chart (the same for every manager of
         a workspace who reads the same week in the same timezone)."""
         data = self.digest_data(team_id, week)
-        png = chart.expert_chart(digest_ui.chart_rows(data), title=f"Experts, {week.label}")
+        try:
+            png = chart.expert_chart(digest_ui.chart_rows(data), title=f"Experts, {week.label}")
+        except Exception:  # the figures are the digest; the picture of them must not hold them back
+            log.exception("digest chart for %s (%s) failed; the digest goes without it", team_id, week.label)
+            png = None
         return Edition(messages=digest_ui.messages(data), png=png)
 
     def send_digest(self, person: Person, week: digest.Week, *, edition: "Edition | None" = None) -> Posted:

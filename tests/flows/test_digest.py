@@ -4,6 +4,7 @@ in two timezones and across a DST change; scheduled once per (manager, week); on
 from __future__ import annotations
 
 import json
+import logging
 import random
 import statistics
 import threading
@@ -12,7 +13,7 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot import clock
 from bot.services import digest
@@ -370,6 +371,40 @@ def test_digest_command_for_managers_only(h):
     dm = [m for m in h.slack.dm_messages(ADMIN) if m["text"].startswith("Weekly digest")]
     assert len(dm) == 1 and "2026-W48" in dm[0]["text"]
     assert "Requests 1" in str(dm[0]["blocks"])
+
+
+def test_an_expert_name_matplotlib_cannot_read_and_a_failing_chart_cost_no_digest(h, monkeypatch, caplog):
+    """An expert whose Slack name reads as broken mathtext ("$x^$") is charted as text; and if the
+    chart fails anyway, the digest's figures still go out (without the picture) and it is logged."""
+    from bot.slack import chart
+
+    caplog.set_level(logging.ERROR, logger="bot.flows")
+    real_chart, charted = chart.expert_chart, []
+
+    def spy(rows, **kwargs):
+        charted.extend(name for name, _, _ in rows)
+        return real_chart(rows, **kwargs)
+
+    monkeypatch.setattr(chart, "expert_chart", spy)
+    h.person(AE)
+    h.expert("U0EXP1")
+    h.slack.add_user("U0EXP1", tz="Europe/Berlin", name="$x^$")
+    with h.db.session() as session:
+        session.execute(update(Person).where(Person.slack_user_id == "U0EXP1").values(name="$x^$"))
+    h.submit_request(AE)
+    assert "on its way" in h.said(h.command(ADMIN, "digest this"))
+    assert charted == ["$x^$"]
+    assert len(h.slack.calls_to("files.completeUploadExternal")) == 1
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no fonts on this host")
+
+    monkeypatch.setattr(chart, "expert_chart", broken)
+    assert "on its way" in h.said(h.command(ADMIN, "digest this"))
+    dms = [m for m in h.slack.dm_messages(ADMIN) if m["text"].startswith("Weekly digest")]
+    assert len(dms) == 2 and "Requests 1" in str(dms[1]["blocks"])
+    assert len(h.slack.calls_to("files.completeUploadExternal")) == 1  # no second picture
+    assert any("digest chart for T0001" in r.getMessage() and r.exc_info for r in caplog.records)
 
 
 def test_digest_cli_prints_text_csv_and_json(h, capsys):

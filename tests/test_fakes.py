@@ -30,6 +30,9 @@ from slack_sdk.signature import SignatureVerifier
 from tests.fakes.signing import SlackDriver, plain_text_input, static_select
 from tests.fakes.slack_api import FakeSlack, check_blocks, load_web_api_spec, specs_dir
 
+# The fake Slack and the driver alone: no database (the PostgreSQL pass skips this module).
+pytestmark = pytest.mark.db_agnostic
+
 SECRET = "test-signing-secret"
 
 

@@ -7,7 +7,12 @@ import subprocess
 import sys
 import threading
 
+import pytest
+
 from bot.slack.chart import MAX_EXPERTS, expert_chart
+
+# Pure functions: no database (the PostgreSQL pass skips this module).
+pytestmark = pytest.mark.db_agnostic
 
 
 def test_charts_drawn_in_threads_at_once_are_all_the_same_png():

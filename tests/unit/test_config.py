@@ -4,6 +4,9 @@ import pytest
 
 from bot.config import ConfigError, Settings, load_settings, parse_duration
 
+# Pure functions: no database (the PostgreSQL pass skips this module).
+pytestmark = pytest.mark.db_agnostic
+
 
 def test_defaults_are_sqlite_and_slack_api():
     s = load_settings({}, env_file=None)

@@ -5,6 +5,9 @@ import pytest
 from bot.errors import InvalidInput
 from bot.services.dates import end_of_day, parse_when
 
+# Pure functions: no database (the PostgreSQL pass skips this module).
+pytestmark = pytest.mark.db_agnostic
+
 NOW = datetime(2026, 11, 23, 16, 0, tzinfo=timezone.utc)  # Monday, 17:00 in Berlin, 11:00 in New York
 
 

@@ -4,6 +4,9 @@ from bot.errors import InvalidInput
 from bot.services.directory import normalize_skill, parse_directory_csv, parse_skill_list
 from models import SkillLevel
 
+# Pure functions: no database (the PostgreSQL pass skips this module).
+pytestmark = pytest.mark.db_agnostic
+
 
 def test_skill_list_with_levels():
     assert parse_skill_list("Kubernetes:expert, security, fintech:learning") == [

@@ -5,6 +5,9 @@ import pytest
 from bot.services.requests import Prefill
 from bot.slack.blocks.request_modal import build, build_view
 
+# Pure functions: no database (the PostgreSQL pass skips this module).
+pytestmark = pytest.mark.db_agnostic
+
 
 @pytest.mark.parametrize("prefill, tz", [
     (Prefill(), None),

@@ -5,6 +5,9 @@ import pytest
 from bot.errors import InvalidInput
 from bot.services.requests import Draft, parse_prefill, validate
 
+# Pure functions: no database (the PostgreSQL pass skips this module).
+pytestmark = pytest.mark.db_agnostic
+
 NOW = datetime(2026, 11, 23, 16, 0, tzinfo=timezone.utc)
 LEAD = timedelta(days=365)
 SKILLS = {"kubernetes", "security", "data platform"}

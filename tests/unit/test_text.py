@@ -1,7 +1,12 @@
 from datetime import datetime, timezone
 
+import pytest
+
 from bot import clock
 from bot.slack.text import escape, escape_clip, format_duration, format_when, link, mention
+
+# Pure functions: no database (the PostgreSQL pass skips this module).
+pytestmark = pytest.mark.db_agnostic
 
 
 def test_escape_only_the_three_characters_exactly_once():

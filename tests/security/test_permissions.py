@@ -36,7 +36,6 @@ from typing import Callable
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from bot import clock
 from bot.services import briefs, directory
@@ -44,7 +43,7 @@ from bot.services import requests as requests_service
 from bot.slack.blocks import brief as brief_ui
 from bot.slack.blocks import request_modal
 from bot.slack.ids import Action, Block, Field, View
-from models import Brief, BriefEdit, DueNotice, FollowUp, Offer, Person, Request, RequestStatus
+from models import Brief, BriefEdit, DueNotice, ExpertSkill, FollowUp, Offer, Person, Request, RequestStatus, Skill
 from tests.fakes import signing
 from tests.fakes.signing import Reply
 from tests.harness import ADMIN, AE, TEAM, Harness
@@ -140,25 +139,38 @@ def _create_request(h: Harness) -> Request:
 
 def state_of(h: Harness, team: str) -> dict:
     """Everything about ``team`` that a permission could protect (people with any role or skill,
-    requests, offers, briefs, notices, follow-ups)."""
+    requests, offers, briefs, notices, follow-ups). Plain column reads, no ORM objects: the matrix
+    takes this snapshot about a thousand times."""
     with h.db.read() as s:
+        skills: dict[int, list] = {}
+        for person_id, name, level in s.execute(
+                select(ExpertSkill.person_id, Skill.name, ExpertSkill.level).join(Skill, Skill.id == ExpertSkill.skill_id)
+                .join(Person, Person.id == ExpertSkill.person_id).where(Person.team_id == team)):
+            skills.setdefault(person_id, []).append((name, level))
         people = {}
-        for p in s.scalars(select(Person).where(Person.team_id == team).options(selectinload(Person.skills))):
-            row = (p.is_manager, p.is_expert, p.away_until, p.max_concurrent,
-                   tuple(sorted((es.skill.name, es.level) for es in p.skills)))
+        for pid, user, *row in s.execute(select(Person.id, Person.slack_user_id, Person.is_manager, Person.is_expert,
+                                                Person.away_until, Person.max_concurrent).where(Person.team_id == team)):
+            row = (*row, tuple(sorted(skills.get(pid, ()))))
             if row != (False, False, None, directory.DEFAULT_CAPACITY, ()):  # first sight creates a bare row
-                people[p.slack_user_id] = row
-        requests = [(r.id, r.status, r.meeting_at, r.needed_by, r.claimed_by_id, r.cancelled_at)
-                    for r in s.scalars(select(Request).where(Request.team_id == team).order_by(Request.id))]
+                people[user] = tuple(row)
+        requests = [tuple(r) for r in s.execute(
+            select(Request.id, Request.status, Request.meeting_at, Request.needed_by, Request.claimed_by_id,
+                   Request.cancelled_at).where(Request.team_id == team).order_by(Request.id))]
         ids = [r[0] for r in requests] or [-1]
-        offers = [(o.id, o.expert_id, o.response, o.responded_at, o.claimed_at, o.decline_reason)
-                  for o in s.scalars(select(Offer).where(Offer.request_id.in_(ids)).order_by(Offer.id))]
-        briefs = [(b.id, b.problem, b.show, b.decision, b.updated_at)
-                  for b in s.scalars(select(Brief).where(Brief.request_id.in_(ids)))]
-        edits = [e.id for e in s.scalars(select(BriefEdit).join(Brief).where(Brief.request_id.in_(ids)))]
-        notices = [(n.id, n.kind, n.slot, n.state, n.due_at)
-                   for n in s.scalars(select(DueNotice).where(DueNotice.request_id.in_(ids)).order_by(DueNotice.id))]
-        followups = [(f.id, f.person_id, f.role) for f in s.scalars(select(FollowUp).where(FollowUp.request_id.in_(ids)))]
+        offers = [tuple(o) for o in s.execute(
+            select(Offer.id, Offer.expert_id, Offer.response, Offer.responded_at, Offer.claimed_at, Offer.decline_reason)
+            .where(Offer.request_id.in_(ids)).order_by(Offer.id))]
+        briefs = [tuple(b) for b in s.execute(
+            select(Brief.id, Brief.problem, Brief.show, Brief.decision, Brief.updated_at)
+            .where(Brief.request_id.in_(ids)).order_by(Brief.id))]
+        edits = list(s.scalars(select(BriefEdit.id).join(Brief, Brief.id == BriefEdit.brief_id)
+                               .where(Brief.request_id.in_(ids)).order_by(BriefEdit.id)))
+        notices = [tuple(n) for n in s.execute(
+            select(DueNotice.id, DueNotice.kind, DueNotice.slot, DueNotice.state, DueNotice.due_at)
+            .where(DueNotice.request_id.in_(ids)).order_by(DueNotice.id))]
+        followups = [tuple(f) for f in s.execute(
+            select(FollowUp.id, FollowUp.person_id, FollowUp.role).where(FollowUp.request_id.in_(ids))
+            .order_by(FollowUp.id))]
     return dict(people=people, requests=requests, offers=offers, briefs=briefs, edits=edits, notices=notices,
                 followups=followups)
 

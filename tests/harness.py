@@ -67,7 +67,8 @@ class Harness:
         self.web = create_app(self.settings, deps=self.deps,
                               process_before_response=process_before_response)
         self.server = make_server("127.0.0.1", 0, self.web, server_class=ThreadingWSGIServer, handler_class=QuietHandler)
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        # serve_forever notices shutdown() at its next poll: 5 ms, not 50, at the end of every test
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.005}, daemon=True)
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.driver = SlackDriver(self.url, SECRET, team_id=TEAM, fake=fake)

@@ -1,7 +1,7 @@
 # gunicorn settings for the Procfile's web process (`gunicorn -c gunicorn.conf.py 'bot.web:create_app()'`).
 # Values come from bot/config.py (PORT, WEB_CONCURRENCY, PRESALES_WEB_THREADS).
 from bot.config import get_settings
-from bot.server import GUNICORN_DEFAULTS, worker_exit  # noqa: F401 - gunicorn reads module globals
+from bot.server import GUNICORN_DEFAULTS, post_worker_init, worker_exit  # noqa: F401 - gunicorn reads module globals
 
 _settings = get_settings()
 bind = f"0.0.0.0:{_settings.port}"

@@ -15,10 +15,23 @@ GUNICORN_DEFAULTS = {
     "keepalive": 5,
     "backlog": 2048,
     "accesslog": None,
+    "post_worker_init": "bot.server.post_worker_init",
     "worker_exit": "bot.server.worker_exit",
     # gunicorn >= 25.1 opens a control socket per host user; two servers would share it.
     "control_socket_disable": True,
 }
+
+
+def post_worker_init(worker) -> None:
+    """Once the app is loaded in the worker: move everything start-up made (modules, the Bolt
+    app, SQLAlchemy's mappers and compiled statements) out of the garbage collector's reach. A
+    full collection otherwise walks those ~100,000 objects every time (~60-85 ms here), stopping
+    every thread of the worker mid-request: a p99 spike in the acks for objects that live as long
+    as the process anyway."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 def worker_exit(server, worker) -> None:
@@ -39,6 +52,8 @@ class _Gunicorn(BaseApplication):
                 continue  # a setting this gunicorn version does not have
             if key == "worker_exit":
                 value = worker_exit
+            elif key == "post_worker_init":
+                value = post_worker_init
             self.cfg.set(key, value)
 
     def load(self):

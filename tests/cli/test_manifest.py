@@ -170,3 +170,12 @@ def test_gunicorn_conf_binds_platform_port(monkeypatch, tmp_path):
     assert conf["bind"] == "0.0.0.0:5123"
     assert (conf["workers"], conf["threads"], conf["worker_class"]) == (3, 7, "gthread")
     assert callable(conf["worker_exit"])  # lets background work finish on shutdown
+    # start-up's objects leave the collector's reach once the worker has loaded the app
+    import gc
+
+    assert gc.get_freeze_count() == 0
+    conf["post_worker_init"](None)
+    try:
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()

@@ -20,10 +20,6 @@ from bot.slack.pace import DEFAULT_PACE, Clock, Pacer, parse_pace
 from models import Person
 from tests.harness import AE, TEAM
 
-# Pacing is decided in Python on a virtual clock; the database only holds what the lanes re-read,
-# the same on every database (the PostgreSQL pass skips this module).
-pytestmark = pytest.mark.db_agnostic
-
 
 class VirtualClock(Clock):
     """Seconds that pass only when someone waits (instantly), with a log of each call's moment."""
@@ -66,6 +62,7 @@ def within_tier(moments: list[float], *, per_minute: int, burst: int) -> bool:
     return all(i + 1 <= burst + (t - moments[0]) * per_minute / 60 + 1e-9 for i, t in enumerate(moments))
 
 
+@pytest.mark.db_agnostic  # the pacer alone, on its virtual clock: no database
 def test_the_pacer_keeps_each_method_to_its_tier_and_lets_urgent_calls_through():
     pacer, virtual = paced("chat.update=50/min,views.publish=100/min")
     for _ in range(100):
@@ -79,6 +76,7 @@ def test_the_pacer_keeps_each_method_to_its_tier_and_lets_urgent_calls_through()
     assert pacer.take("chat.postMessage") == 0.0 and pacer.take("users.info") == 0.0  # unpaced / not in the table
 
 
+@pytest.mark.db_agnostic  # the pacer alone, on its virtual clock: no database
 @pytest.mark.parametrize("text, error", [
     ("chat.update=fast", "'chat.update=fast' is not METHOD=N/min"),
     ("chat.update=0/min", "'chat.update=0/min' is not METHOD=N/min"),

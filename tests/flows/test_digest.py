@@ -411,6 +411,8 @@ def test_digest_cli_prints_text_csv_and_json(h, capsys):
     from bot.cli import cmd_digest
 
     build_world(h, random.Random(3), datetime(2026, 11, 2, 0, 0, tzinfo=UTC), days=14)
+    with h.db.session() as session:  # a display name with a terminal escape sequence in it
+        session.execute(update(Person).where(Person.slack_user_id == "U0SILENT").values(name="Sil\x1b[2Jent\x07"))
 
     class Args:
         week, tz, team = "2026-W46", "Europe/Berlin", None
@@ -427,6 +429,7 @@ def test_digest_cli_prints_text_csv_and_json(h, capsys):
             assert out.splitlines()[0] == "week,section,who,metric,value" and ",expert,U0SILENT,notified,0" in out
         else:
             assert out.startswith("Weekly digest 2026-W46") and "Experts" in out and "Gaps" in out
+            assert "Sil\ufffd[2Jent\ufffd (U0SILENT)" in out and "\x1b" not in out and "\x07" not in out
 
 
 def test_a_monday_for_many_managers_builds_each_edition_once_and_reaches_everyone_once(make_harness, monkeypatch):

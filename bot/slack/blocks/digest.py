@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import unicodedata
 from dataclasses import dataclass
 
 from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, SectionBlock
@@ -32,10 +33,16 @@ class Style:
             return "team"
         if self.slack:
             return mention(person.slack_user_id)
-        return f"{person.name} ({person.slack_user_id})" if person.name else person.slack_user_id
+        return f"{_printable(person.name)} ({person.slack_user_id})" if person.name else person.slack_user_id
 
     def text(self, value: str) -> str:
-        return escape(value) if self.slack else value
+        return escape(value) if self.slack else _printable(value)
+
+
+def _printable(text: str) -> str:
+    """A name as a terminal shows it: control characters (an escape sequence in a Slack display
+    name could clear or rewrite the manager's screen) become U+FFFD."""
+    return "".join("\ufffd" if unicodedata.category(ch) == "Cc" else ch for ch in text)
 
 
 def _delta(now: float | None, before: float | None, *, percent: bool = False, duration: bool = False,

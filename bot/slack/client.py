@@ -31,7 +31,9 @@ class ScaledJitter(Jitter):
         return duration + random.random() * self.scale
 
 
-def retry_handlers(*, rate_limit_retries: int = 5, server_error_retries: int = 3, backoff_factor: float = 0.5) -> list:
+def retry_handlers(*, rate_limit_retries: int = 5, server_error_retries: int = 5, backoff_factor: float = 0.5) -> list:
+    """slack_sdk's handlers share one attempt count per call: a 5xx after three 429s was not
+    retried when server errors had 3. The same budget of 5 for both (RELIABILITY 36, 37)."""
     backoff = BackoffRetryIntervalCalculator(backoff_factor=backoff_factor, jitter=ScaledJitter(backoff_factor))
     return [
         ConnectionErrorRetryHandler(max_retry_count=2, interval_calculator=backoff),

@@ -997,8 +997,12 @@ def main(argv: list[str] | None = None) -> int:
             "PRESALES_ESCALATE_AFTER": f"{args.escalate_after:g}s",
             "PRESALES_URGENT_ESCALATE_AFTER": f"{args.escalate_after:g}s",
             "PRESALES_REMINDER_OFFSETS": args.reminders,
-            # longer than a send can take here (429 Retry-After and 5xx back-off on 2 busy cores)
-            "PRESALES_LEASE": "30s",
+            # Longer than one send can take here (each is renewed right before it is sent; 429
+            # Retry-After 1 s and 5xx back-off on 2 busy cores: a few seconds), and well inside the
+            # 30 s grace of the last reminder: a reminder the SIGKILLed scheduler held is taken
+            # again before its meeting starts. (Production: a 2 min lease, a 1 h reminder.) At 30 s
+            # a run lost the 30 s reminder the killed scheduler had leased: past its grace.
+            "PRESALES_LEASE": "15s",
             "PRESALES_LAST_MINUTE": "1s",
         },
     )

@@ -173,7 +173,8 @@ def test_a_dm_for_a_request_claimed_meanwhile_is_not_sent_again(h):
     h.person(AE)
     h.expert("U0EX01")
     h.expert("U0EX02")
-    h.slack.server_error("chat.postMessage", times=4, status=502)  # slack_sdk retries 500 and 503, not 502: the status post, its two fallback DMs and the first DM
+    # slack_sdk retries 500 and 503, not 502: the status post, its two fallback DMs and the first DM
+    h.slack.server_error("chat.postMessage", times=4, status=502)
     h.submit_request(AE)
     request = h.last_request()
     sent = [u for u in ("U0EX01", "U0EX02") if h.offer(request.id, u).ts]

@@ -211,15 +211,15 @@ class Stack:
     def seed_people(self, user_ids: Iterable[str], *, tz: str = "America/New_York") -> list[str]:
         """Non-expert people (AEs) known to the fake and the database, profiles fresh."""
         from bot import clock
-        from bot.services import directory
+        from bot.services import people
 
         users = list(user_ids)
         now = clock.now()
         with self.db.session() as session:
             for user in users:
                 self.fake.add_user(user, tz=tz, team_id=TEAM)
-                person = directory.ensure_person(session, team_id=TEAM, user_id=user, now=now)
-                directory.update_profile(session, person_id=person.id, tz=tz, name=user.lower(), email=None, now=now)
+                person = people.ensure_person(session, team_id=TEAM, user_id=user, now=now)
+                people.update_profile(session, person_id=person.id, tz=tz, name=user.lower(), email=None, now=now)
         return users
 
     def seed_experts(self, user_ids: Iterable[str], skills: str, *, tz: str = "Europe/Berlin",
@@ -228,10 +228,11 @@ class Stack:
         ``warm_profiles`` marks their timezone as checked now (steady state); otherwise the
         first broadcast asks users.info for each of them (a cold start)."""
         from bot import clock
-        from bot.services import directory
+        from bot.services import directory, people
+        from bot.services.skills import parse_skill_list
 
         users = list(user_ids)
-        parsed = directory.parse_skill_list(skills)
+        parsed = parse_skill_list(skills)
         now = clock.now()
         with self.db.session() as session:
             for user in users:
@@ -239,8 +240,8 @@ class Stack:
                 person = directory.set_expert(session, team_id=TEAM, user_id=user, skills=parsed,
                                               max_concurrent=capacity, now=now)
                 if warm_profiles:
-                    directory.update_profile(session, person_id=person.id, tz=tz, name=user.lower(), email=None,
-                                             now=now)
+                    people.update_profile(session, person_id=person.id, tz=tz, name=user.lower(), email=None,
+                                          now=now)
         return users
 
     def seed_requests(self, count: int, *, requesters: Sequence[str], skill: str,
@@ -248,8 +249,9 @@ class Stack:
         """Open requests with Offer rows (no DM sent yet) through the services, requesters
         and experts taking turns. Returns ``(request_id, user_id of an expert who may claim it)``."""
         from bot import clock
-        from bot.services import directory
+        from bot.services import matching
         from bot.services import requests as requests_service
+        from bot.services.offers import plan_offers
 
         now = clock.now()
         extra = _policy_kwargs(requests_service.create, self.env())
@@ -261,11 +263,11 @@ class Stack:
                     session, team_id=TEAM, requester_user_id=requesters[i % len(requesters)], channel_id=DEAL_CHANNEL,
                     draft=_draft(skill, now), source_key=None, now=now, **extra)
                 if not pool:
-                    pool = directory.match_experts(session, request=created.request, now=now)
+                    pool = matching.match_experts(session, request=created.request, now=now)
                     if not pool:
                         raise RuntimeError(f"no expert has the skill {skill!r}: seed experts first")
                 matches = [pool[(i + k) % len(pool)] for k in range(min(offers, len(pool)))]
-                requests_service.plan_offers(session, request=created.request, matches=matches, now=now)
+                plan_offers(session, request=created.request, matches=matches, now=now)
                 out.append((created.request.id, matches[0].person.slack_user_id))
         return out
 
@@ -275,10 +277,10 @@ def _policy_kwargs(service: Any, env: Mapping[str, str]) -> dict[str, Any]:
     server reads), nothing for those that do not."""
     if "policy" not in inspect.signature(service).parameters:
         return {}
+    from bot.app import make_policy
     from bot.config import load_settings
-    from bot.services import due
 
-    return {"policy": due.Policy.from_settings(load_settings(env, env_file=None))}
+    return {"policy": make_policy(load_settings(env, env_file=None))}
 
 
 

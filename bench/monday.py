@@ -32,7 +32,8 @@ from bot import clock  # noqa: E402
 from bot.app import build_deps  # noqa: E402
 from bot.services import home  # noqa: E402
 from bot.slack.ids import Action  # noqa: E402
-from bot.slack.pace import DEFAULT_PACE, parse_pace  # noqa: E402
+from bot.config import DEFAULT_PACE, parse_pace  # noqa: E402
+from bot.flows import digests as digest_flow  # noqa: E402
 from models import Person  # noqa: E402
 from tests.fakes.slack_api import FakeSlack, skip_content_checks  # noqa: E402
 from tests.harness import AE, Harness  # noqa: E402
@@ -67,9 +68,9 @@ def digest_run(kind: str, managers: int) -> list[str]:
         clock.set_now(MONDAY_9)
         other = build_deps(h.settings)  # a second scheduler, run right after
         started = time.perf_counter()
-        sent = h.deps.flows.send_weekly_digests()
+        sent = digest_flow.send_weekly_digests(h.deps)
         took = time.perf_counter() - started
-        again = other.flows.send_weekly_digests()
+        again = digest_flow.send_weekly_digests(other)
         other.close()
         h.drain()
         digests = [c for c in fake.calls_to("chat.postMessage") if str(c.params.get("text", "")).startswith("Weekly")]

@@ -30,8 +30,9 @@ from bot import clock  # noqa: E402
 from bot.app import build_deps  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.db import Database  # noqa: E402
+from bot.flows import notices  # noqa: E402
 from bot.migrate import upgrade  # noqa: E402
-from bot.services import due  # noqa: E402
+from bot.services import leases  # noqa: E402
 from models import DueNotice, Offer, Person, Request  # noqa: E402
 from bench.common import table  # noqa: E402
 from tests.fakes.slack_api import FakeSlack  # noqa: E402
@@ -97,7 +98,7 @@ def idle_tick_ms(db: Database, *, repeat: int = 30) -> tuple[float, float]:
     for _ in range(repeat):
         started = time.perf_counter()
         with db.session() as session:
-            taken = due.take_due(session, now=NOW - timedelta(minutes=1), limit=100, lease=timedelta(minutes=5),
+            taken = leases.take_due(session, now=NOW - timedelta(minutes=1), limit=100, lease=timedelta(minutes=5),
                                  token="bench")
         times.append((time.perf_counter() - started) * 1000)
         assert taken == []
@@ -113,7 +114,7 @@ def deliver_all(url: str, fake: FakeSlack, *, due_now: int) -> tuple[float, int,
     sent = 0
     try:
         while sent < due_now and time.perf_counter() - started < 300:
-            sweep = deps.flows.sweep_due(batch=200, budget_s=60)
+            sweep = notices.sweep_due(deps, batch=200, budget_s=60)
             sent += sweep.sent
             if sweep.taken == 0:
                 clock.advance(settings.lease + timedelta(seconds=1))  # retried ones come back after the lease

@@ -1,84 +1,54 @@
-"""Assemble the Bolt app: dependencies, listeners, the one error handler."""
+"""Assemble the Bolt app: dependencies (bot/deps.py), listeners (handlers/), the one error handler.
+
+The only module that imports ``handlers``; handlers and the scheduler get their ``Deps`` from here."""
 
 from __future__ import annotations
 
 import json
 import logging
-import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.models.blocks import SectionBlock
 from slack_sdk.models.views import View
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+import handlers
 from bot.config import Settings
 from bot.db import Database
-from bot.errors import InvalidInput, PresalesError
-from bot.flows import Flows
+from bot.deps import Deps
+from bot.errors import InvalidInput, explain
 from bot.logs import request_context
+from bot.services.due import Policy
 from bot.slack.blocks.common import md, plain
 from bot.slack.client import make_client
 from bot.slack.notify import Notifier
-from bot.slack.pace import Pacer, parse_pace
-from bot.slack.payloads import Caller
+from bot.slack.pace import Pacer
+from bot.slack.payloads import Caller, describe
 from bot.work import Work
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Deps:
-    settings: Settings
-    db: Database
-    client: WebClient
-    notifier: Notifier
-    work: Work
-    flows: Flows
-
-    def after_ack(self, body: dict, respond, fn, *args, log_fields: dict | None = None, urgent: bool = False,
-                  **kwargs) -> None:
-        """Run what the person who clicked or typed is waiting for on the reply pool (never on
-        Bolt's listener threads), under the request's log fields; if it fails they are told
-        in plain words."""
-        caller = Caller.of(body)
-        url_respond = respond if body.get("response_url") else None
-        fields = log_fields or describe(body)
-
-        def tell(error: Exception) -> None:
-            message, _ = explain(error)
-            if caller.user_id:
-                self.notifier.answer(url_respond, caller.user_id, message, channel=caller.channel_id)
-
-        def run(*a, **kw):
-            request_context.set(fields)
-            return fn(*a, **kw)
-
-        run.__name__ = getattr(fn, "__name__", "after_ack")
-        self.work.reply(run, *args, on_error=tell, urgent=urgent, **kwargs)
-
-    @property
-    def policy(self):
-        """Timing and role rules for the services (bot.services.due.Policy)."""
-        return self.flows.policy
-
-    def close(self) -> None:
-        self.work.shutdown()
-        self.db.dispose()
+def make_policy(settings: Settings) -> Policy:
+    """The timing and role rules the services take, as plain values."""
+    s = settings
+    return Policy(
+        admins=s.admins, default_tz=s.timezone,
+        brief_required_for=s.brief_required_for, brief_policy=s.brief_policy, brief_due_before=s.brief_due_before,
+        last_minute=s.last_minute, interval=s.scheduler_interval, escalate_after=s.escalate_after,
+        urgent_escalate_after=s.urgent_escalate_after, reminder_offsets=s.reminder_offsets,
+        followup_after=s.followup_after, working_hours=s.working_hours, lease=s.lease,
+    )
 
 
 def build_deps(settings: Settings, *, db: Database | None = None, client: WebClient | None = None) -> Deps:
     db = db or Database(settings.database_url)
     client = client or make_client(settings)
-    notifier = Notifier(client, pacer=Pacer(parse_pace(settings.slack_pace)))
+    notifier = Notifier(client, pacer=Pacer(settings.pace_rates))
     work = Work(threads=settings.work_threads, send_threads=settings.send_concurrency,
                 reply_threads=settings.reply_threads)
-    return Deps(settings=settings, db=db, client=client, notifier=notifier, work=work,
-                flows=Flows(settings=settings, db=db, notifier=notifier, work=work))
+    return Deps(settings=settings, db=db, client=client, notifier=notifier, work=work, policy=make_policy(settings))
 
 
 def build_app(settings: Settings, *, deps: Deps | None = None, process_before_response: bool = False,
@@ -107,42 +77,10 @@ def build_app(settings: Settings, *, deps: Deps | None = None, process_before_re
             holder.update(fields)
         return next()
 
-    import handlers
-
     handlers.register(app)
     app.error(on_error)
     app.deps = deps  # type: ignore[attr-defined]
     return app
-
-
-def describe(body: dict) -> dict:
-    """rid, team, user and what was done, from any Slack payload (for the log lines)."""
-    body = body if isinstance(body, dict) else {}
-    caller = Caller.of(body)
-    kind = body.get("type") or ("command" if body.get("command") else "unknown")
-    name = body.get("command")
-    if kind == "block_actions":
-        name = ((body.get("actions") or [{}])[0] or {}).get("action_id")
-    elif kind in ("view_submission", "view_closed"):
-        name = (body.get("view") or {}).get("callback_id")
-    elif kind == "event_callback":
-        name = (body.get("event") or {}).get("type")
-    elif kind == "block_suggestion":
-        name = body.get("action_id")
-    return {"rid": uuid.uuid4().hex[:12], "team": caller.team_id or None, "user": caller.user_id or None,
-            "kind": kind, "action": str(name)[:64] if name else None}
-
-
-def explain(error: Exception) -> tuple[str, str | None]:
-    """(what the person reads, a reference id for unknown errors — logged with it)."""
-    if isinstance(error, PresalesError):
-        return str(error), None
-    if isinstance(error, (OperationalError, PoolTimeout)):
-        log.warning("database error: %s", type(error).__name__)
-        return "The database is not answering right now. Nothing was saved; please try again in a minute.", None
-    ref = uuid.uuid4().hex[:8]
-    log.error("unhandled error ref=%s type=%s", ref, type(error).__name__, exc_info=error)
-    return f"Something went wrong on our side (ref `{ref}`). Nothing was lost; please try again.", ref
 
 
 def on_error(error: Exception, body: dict, context, respond) -> BoltResponse | None:

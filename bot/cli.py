@@ -287,7 +287,7 @@ def _directory(args, settings: Settings, raw: str | None) -> int:
 
     from bot import clock
     from bot.db import Database
-    from bot.services import directory
+    from bot.services import directory_csv
     from bot.slack.client import make_client
     from bot.slack.notify import Notifier
 
@@ -297,7 +297,7 @@ def _directory(args, settings: Settings, raw: str | None) -> int:
         team_id = _team_id(args, settings, notifier)
         if args.directory_command == "export":
             with db.session() as session:
-                text = directory.export_directory_csv(session, team_id=team_id, now=clock.now())
+                text = directory_csv.export_directory_csv(session, team_id=team_id, now=clock.now())
             if args.file == "-":
                 sys.stdout.write(text)
             else:
@@ -307,10 +307,10 @@ def _directory(args, settings: Settings, raw: str | None) -> int:
                     raise CliError(f"cannot write {args.file}: {exc.strerror or type(exc).__name__}") from None
                 print(f"wrote {text.count(chr(10)) - 1} experts to {args.file}", file=sys.stderr)
             return 0
-        report = directory.parse_directory_csv(raw or "")
+        report = directory_csv.parse_directory_csv(raw or "")
         # Resolve the rows that parsed even when others did not: every problem in one pass.
         try:
-            directory.resolve_users(report, notifier.lookup_email)
+            directory_csv.resolve_users(report, notifier.lookup_email)
         except SlackApiError as exc:  # missing_scope, invalid_auth, ratelimited after retries...
             code = _slack_error(exc)
             hint = ("the app needs the users:read.email scope (manifest.yml); reinstall it, or "
@@ -328,7 +328,7 @@ def _directory(args, settings: Settings, raw: str | None) -> int:
             print(f"{len(report.rows)} experts would be imported (dry run, nothing changed)")
             return 0
         with db.session() as session:
-            count = directory.import_directory(session, team_id=team_id, report=report, now=clock.now())
+            count = directory_csv.import_directory(session, team_id=team_id, report=report, now=clock.now())
         print(f"imported {count} experts")
         return 0
     finally:

@@ -75,3 +75,27 @@ def to_local(moment: datetime, tz_name: str | None, fallback: str = "UTC") -> da
 def local_midnight(day: date, tz_name: str | None) -> datetime:
     """The UTC instant of 00:00 on ``day`` in ``tz_name``."""
     return datetime.combine(day, time(0), zone(tz_name)).astimezone(UTC)
+
+
+def _crontab(cron: str, tz: str | None):
+    # APScheduler owns the crontab semantics the scheduler runs by; imported on first use.
+    from apscheduler.triggers.cron import CronTrigger
+
+    return CronTrigger.from_crontab(cron, timezone=zone(tz))
+
+
+def check_cron(cron: str) -> None:
+    """Raise ValueError if ``cron`` is not a crontab line (minute hour day month weekday)."""
+    _crontab(cron, "UTC")
+
+
+def last_cron_fire(cron: str, *, tz: str | None, now: datetime, within: timedelta = timedelta(days=8)) -> datetime | None:
+    """The latest moment ``cron`` (crontab syntax, read in ``tz``) fired at or before ``now``,
+    looking back at most ``within``; in UTC."""
+    trigger = _crontab(cron, tz)
+    moment = trigger.get_next_fire_time(None, now - within)
+    last = None
+    while moment is not None and moment <= now:
+        last = moment
+        moment = trigger.get_next_fire_time(moment, moment + timedelta(seconds=1))
+    return None if last is None else last.astimezone(UTC)

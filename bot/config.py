@@ -18,9 +18,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
-from bot.slack.pace import DEFAULT_PACE, parse_pace
+from bot.clock import check_cron
+
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+# Slack's rate tiers, per process (bot/slack/pace.py paces the calls): METHOD=N/min,...
+DEFAULT_PACE = "chat.postMessage=300/min,chat.update=50/min,views.publish=100/min"
 DEFAULT_DATABASE_URL = "sqlite:///presales.db"
 
 _TOKEN_HELP = {
@@ -49,6 +52,34 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=float(number) * _UNITS[(unit or "s").lower()])
 
 
+@dataclass(frozen=True)
+class Rate:
+    """One paced Slack method: calls per second, and how many may go at once (half a minute's worth)."""
+
+    per_second: float
+    burst: float
+
+
+_PACE_RULE = re.compile(r"^\s*([a-zA-Z_.]+)\s*=\s*(\d+)\s*/\s*(s|sec|second|m|min|minute)\s*$")
+
+
+def parse_pace(text: str) -> dict[str, Rate]:
+    """'chat.update=50/min,views.publish=100/min' -> rates; '' or 'off' -> no pacing.
+    Raises ValueError with the part that is wrong."""
+    text = (text or "").strip()
+    if text.lower() in ("", "off", "none"):
+        return {}
+    rates: dict[str, Rate] = {}
+    for part in text.split(","):
+        match = _PACE_RULE.match(part)
+        if not match or int(match.group(2)) < 1:
+            raise ValueError(f"'{part.strip()}' is not METHOD=N/min (e.g. chat.update=50/min)")
+        count, unit = int(match.group(2)), match.group(3)
+        per_second = count if unit.startswith("s") else count / 60
+        rates[match.group(1)] = Rate(per_second=per_second, burst=max(1.0, per_second * 30))
+    return rates
+
+
 def _secret(value: str | None) -> str | None:
     return value.strip() if value and value.strip() else None
 
@@ -69,7 +100,7 @@ class Settings:
     timezone: str = "UTC"
     fanout_limit: int = 25
     send_concurrency: int = 8
-    slack_pace: str = DEFAULT_PACE  # METHOD=N/min,... per process (bot/slack/pace.py); 'off' for none
+    slack_pace: str = DEFAULT_PACE  # METHOD=N/min,... per process; 'off' for none (parsed by pace_rates)
     work_threads: int = 8
     reply_threads: int = 8
     listener_threads: int = 16
@@ -99,6 +130,11 @@ class Settings:
         if self.web_workers:
             return self.web_workers
         return 1 if self.database_url.startswith("sqlite") else 2
+
+    @property
+    def pace_rates(self) -> dict[str, Rate]:
+        """PRESALES_SLACK_PACE as rates per method (validated when the settings were loaded)."""
+        return parse_pace(self.slack_pace)
 
     def require(self, *names: str) -> None:
         """Raise a one-line ConfigError for the first missing Slack credential."""
@@ -199,8 +235,6 @@ def _hours(env: Mapping[str, str], name: str, default: tuple[int, int]) -> tuple
 
 def _cron(env: Mapping[str, str], name: str, default: str) -> str:
     raw = (env.get(name) or "").strip() or default
-    from apscheduler.triggers.cron import CronTrigger
-
     fields_ = raw.split()
     if len(fields_) != 5:
         raise ConfigError(f"{name}={raw!r} must be a crontab line: minute hour day month weekday, e.g. '0 9 * * MON'")
@@ -208,7 +242,7 @@ def _cron(env: Mapping[str, str], name: str, default: str) -> str:
         # APScheduler reads a numeric weekday 0 as Monday, cron as Sunday: names avoid the trap.
         raise ConfigError(f"{name}={raw!r}: write the weekday as a name (MON, TUE, ...), not a number")
     try:
-        CronTrigger.from_crontab(raw)
+        check_cron(raw)
     except ValueError as exc:
         raise ConfigError(f"{name}={raw!r} is not a valid crontab line ({exc})") from None
     return raw

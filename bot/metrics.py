@@ -13,6 +13,7 @@ prometheus_client keeps the counters in files there; /metrics then sums every wo
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Callable
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -24,9 +25,6 @@ from prometheus_client import (
     multiprocess,
 )
 from prometheus_client.core import GaugeMetricFamily
-from sqlalchemy import func, select
-
-from models import DueNotice, NoticeState
 
 requests_created = Counter("presales_requests_created", "Requests stored (first submission, not replays)")
 offers_sent = Counter("presales_offers_sent", "Offer DMs Slack accepted")
@@ -46,27 +44,27 @@ ack_seconds = Histogram(
 
 
 class SchedulerLag:
-    """presales_scheduler_lag_seconds: age of the oldest pending notice that is due (0 if none)."""
+    """presales_scheduler_lag_seconds: age of the oldest pending notice that is due (0 if none).
+    ``oldest_due(now)`` reads it from the database (the caller knows how)."""
 
-    def __init__(self, db, now) -> None:
-        self.db = db
+    def __init__(self, oldest_due: Callable[[datetime], datetime | None], now: Callable[[], datetime]) -> None:
+        self.oldest_due = oldest_due
         self.now = now
 
     def collect(self):
         gauge = GaugeMetricFamily("presales_scheduler_lag_seconds",
                                   "How long the oldest due notice has been waiting to be sent")
-        now: datetime = self.now()
+        now = self.now()
         try:
-            with self.db.read() as session:
-                oldest = session.scalar(select(func.min(DueNotice.due_at)).where(
-                    DueNotice.state == NoticeState.PENDING.value, DueNotice.due_at <= now))
+            oldest = self.oldest_due(now)
         except Exception:  # the database is down: no sample (healthz says so)
             return
         gauge.add_metric([], max(0.0, (now - oldest).total_seconds()) if oldest else 0.0)
         yield gauge
 
 
-def render(db, now, *, multiprocess_dir: str | None) -> tuple[bytes, str]:
+def render(oldest_due: Callable[[datetime], datetime | None], now: Callable[[], datetime], *,
+           multiprocess_dir: str | None) -> tuple[bytes, str]:
     """The exposition text for GET /metrics: this process's counters (or, with a multiprocess
     directory, every worker's), then the scheduler lag read from the database."""
     if multiprocess_dir:
@@ -75,5 +73,5 @@ def render(db, now, *, multiprocess_dir: str | None) -> tuple[bytes, str]:
     else:
         counters = REGISTRY
     lag = CollectorRegistry()
-    lag.register(SchedulerLag(db, now))
+    lag.register(SchedulerLag(oldest_due, now))
     return generate_latest(counters) + generate_latest(lag), CONTENT_TYPE_LATEST

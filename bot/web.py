@@ -14,6 +14,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from bot import clock, metrics
 from bot.config import Settings, get_settings
 from bot.logs import configure_logging, request_context
+from bot.services import leases
 
 log = logging.getLogger(__name__)
 
@@ -99,10 +100,14 @@ class WebApp:
         return [body]
 
     def metrics(self, start_response):
-        body, content_type = metrics.render(self.deps.db, clock.now, multiprocess_dir=self.deps.settings.metrics_dir)
+        body, content_type = metrics.render(self._oldest_due, clock.now, multiprocess_dir=self.deps.settings.metrics_dir)
         start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(body))),
                                   ("Cache-Control", "no-store")])
         return [body]
+
+    def _oldest_due(self, now):
+        with self.deps.db.read() as session:
+            return leases.oldest_due(session, now=now)
 
     def healthz(self, start_response):
         ok = self.deps.db.ping()

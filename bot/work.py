@@ -12,7 +12,7 @@ listener thread is busy. So listeners only ``ack()`` and hand the rest over:
 - ``paced(lane, key, fn)``: background calls of one paced Slack method (every DM of a claimed
   request, Homes to refresh), on a thread of their own per method so a wait for Slack's rate
   tier holds no pool thread; a newer call for the same key replaces a queued one
-  (bot/slack/pace.py).
+  (``Lane``; the pacing itself is bot/slack/pace.py).
 
 The pools never wait on each other in a cycle (a flow may fan out on ``send``; nothing on
 ``send`` waits for anything). Tests call ``drain()`` to wait until everything submitted has
@@ -25,14 +25,76 @@ import contextvars
 import logging
 import threading
 import uuid
+from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable, Hashable, Iterable, TypeVar
 
-from bot.slack.pace import Lane
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+class Lane:
+    """Calls of one kind (one paced Slack method), one at a time on a thread of their own,
+    newest per key: a call queued for a message (or a Home) that already has one waiting
+    replaces it, so the newest content is sent, once. What a lane holds is lost if the process
+    dies; the next change or click re-renders it."""
+
+    def __init__(self, name: str, *, on_start: Callable[[], None], on_done: Callable[[], None]) -> None:
+        self.name = name
+        self._on_start, self._on_done = on_start, on_done
+        self._queue: OrderedDict[Hashable, Callable[[], object]] = OrderedDict()
+        self._cond = threading.Condition()
+        self._closed = False
+        self.replaced = 0  # calls made unnecessary by a newer one for the same key
+        self._thread = threading.Thread(target=self._run, name=f"lane-{name}", daemon=True)
+        self._thread.start()
+
+    def submit(self, key: Hashable, fn: Callable[[], object]) -> None:
+        with self._cond:
+            if self._closed:
+                raise RuntimeError(f"lane {self.name} is shut down")
+            if key in self._queue:
+                self.replaced += 1
+                self._queue[key] = fn  # keeps its place in the line, with the newest content
+                return
+            self._on_start()
+            self._queue[key] = fn
+            self._cond.notify()
+
+    @property
+    def queued(self) -> int:
+        with self._cond:
+            return len(self._queue)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._closed:
+                    self._cond.wait()
+                if not self._queue:
+                    return
+                _key, fn = self._queue.popitem(last=False)
+            try:
+                fn()
+            except Exception:  # one failed call must not stop the lane
+                log.exception("lane %s: call failed", self.name)
+            finally:
+                self._on_done()
+
+    def close(self, *, drop: bool) -> int:
+        """Stop taking calls; ``drop`` forgets the queued ones (returns how many)."""
+        with self._cond:
+            self._closed = True
+            dropped = 0
+            if drop:
+                dropped = len(self._queue)
+                self._queue.clear()
+                for _ in range(dropped):
+                    self._on_done()
+            self._cond.notify_all()
+        return dropped
 
 
 class Work:

@@ -6,14 +6,21 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot import clock, metrics
-from bot.services import briefs, claims, digest, directory, due, followups
+from bot.flows import digests, lifecycle, offers
+from bot.flows.people import cached_timezone
+from bot.services import briefs, claims, digest, directory, due, followups, people
 from bot.services import requests as requests_service
 from bot.services.claims import Outcome
+from bot.services.prefill import Prefill
 from bot.slack.blocks import brief as brief_ui
 from bot.slack.blocks import forms, notices, replies, request_modal
 from bot.slack.ids import Action
-from bot.services.requests import Prefill
-from bot.slack.payloads import Caller, parse_request_value, request_metadata, request_modal_metadata
+from bot.slack.payloads import (
+    Caller,
+    parse_request_value,
+    request_metadata,
+    request_modal_metadata,
+)
 from bot.slack.text import format_when, mention
 from handlers.context import after_ack, answer
 
@@ -65,9 +72,9 @@ def claim(d, body, respond):
                               policy=d.policy, now=clock.now())
     if result.outcome == Outcome.WON:
         metrics.claims.inc()
-        d.work.submit(d.flows.after_claim, request_id)
+        d.work.submit(offers.after_claim, d, request_id)
     else:
-        d.work.submit(d.flows.refresh_for, request_id, result.expert.id)  # the clicked DM shows the truth
+        d.work.submit(offers.refresh_for, d, request_id, result.expert.id)  # the clicked DM shows the truth
         answer(d, respond, caller, replies.text_reply(claim_message(result)))
 
 
@@ -92,7 +99,7 @@ def release(d, body, respond):
         result = claims.release(session, request_id=request_id, team_id=caller.team_id, expert_user_id=caller.user_id,
                                 policy=d.policy, now=clock.now())
     if result.outcome == Outcome.RELEASED:
-        d.work.submit(d.flows.after_release, request_id, caller.user_id, result.expert.id)
+        d.work.submit(offers.after_release, d, request_id, caller.user_id, result.expert.id)
         text = f"You released request #{request_id}. The other experts are being asked again."
     else:
         text = f"Request #{request_id} is {result.request.status}; nothing to release."
@@ -106,7 +113,7 @@ def cancel(d, body, respond):
     with d.db.session() as session:
         request = requests_service.cancel(session, request_id=request_id, team_id=caller.team_id,
                                           actor_user_id=caller.user_id, policy=d.policy, now=clock.now())
-    d.work.submit(d.flows.after_cancel, request.id)
+    d.work.submit(lifecycle.after_cancel, d, request.id)
     answer(d, respond, caller, replies.text_reply(f"Request #{request.id} is cancelled; the experts are being told."))
 
 
@@ -132,7 +139,7 @@ def view_brief(d, body, respond):
     if brief is None:
         answer(d, respond, caller, replies.text_reply(f"Request #{request.id} has no brief yet."))
         return
-    tz = d.flows.cached_timezone(caller.team_id, caller.user_id)
+    tz = cached_timezone(d, caller.team_id, caller.user_id)
     _open(d, respond, caller, body, brief_ui.view(request, brief, tz))
 
 
@@ -141,7 +148,7 @@ def snooze(d, body, respond):
     caller = Caller.of(body)
     minutes = 30 if _action_id(body) == Action.SNOOZE_30 else 60
     notice_id = parse_request_value(_value(body))  # the same strict positive-id rule
-    tz = d.flows.cached_timezone(caller.team_id, caller.user_id)
+    tz = cached_timezone(d, caller.team_id, caller.user_id)
     with d.db.session() as session:
         again = due.snooze(session, notice_id=notice_id, team_id=caller.team_id, user_id=caller.user_id,
                            minutes=minutes, tz=tz, now=clock.now())
@@ -166,7 +173,7 @@ def followup(d, body, respond):
 def new_request(d, body, respond):
     """Home's New request: the same form as `/presales`; updates come to the AE's DM."""
     caller = Caller.of(body)
-    tz = d.flows.cached_timezone(caller.team_id, caller.user_id)
+    tz = cached_timezone(d, caller.team_id, caller.user_id)
     _open(d, respond, caller, body, request_modal.build(Prefill(), private_metadata=request_modal_metadata(None),
                                                         tz_label=tz))
 
@@ -183,11 +190,11 @@ def edit_skills(d, body, respond):
 def send_digest(d, body, respond):
     caller = Caller.of(body)
     with d.db.session() as session:
-        directory.require_manager(session, team_id=caller.team_id, user_id=caller.user_id, admins=d.settings.admins)
-        person = directory.ensure_person(session, team_id=caller.team_id, user_id=caller.user_id, now=clock.now())
-    tz = d.flows.cached_timezone(caller.team_id, caller.user_id)
+        people.require_manager(session, team_id=caller.team_id, user_id=caller.user_id, admins=d.settings.admins)
+        person = people.ensure_person(session, team_id=caller.team_id, user_id=caller.user_id, now=clock.now())
+    tz = cached_timezone(d, caller.team_id, caller.user_id)
     week = digest.parse_week("last", tz=tz, now=clock.now())
-    d.work.submit(d.flows.send_digest, person, week)
+    d.work.submit(digests.send_digest, d, person, week)
     answer(d, respond, caller, replies.text_reply(f"The digest for {week.label} is on its way to your DM."))
 
 

@@ -11,19 +11,31 @@ from typing import Callable
 from slack_bolt import App
 
 from bot import clock
-from bot.app import Deps
 from bot.config import parse_duration
-from bot.errors import InvalidInput, NotAllowed
-from bot.services import briefs, dates, digest, directory, stats
+from bot.deps import Deps
+from bot.errors import InvalidInput
+from bot.flows import digests, lifecycle
+from bot.flows.people import timezone_of
+from bot.services import briefs, dates, digest, directory, people, stats
 from bot.services import requests as requests_service
-from bot.services.requests import Prefill
 from bot.services.fields import storable
+from bot.services.prefill import Prefill, parse_prefill
+from bot.services.skills import (
+    format_skill_list,
+    known_skills,
+    normalize_skill,
+    parse_skill_list,
+)
 from bot.slack.blocks import brief as brief_ui
 from bot.slack.blocks import forms, replies, request_modal
-from bot.slack.payloads import parse_request_value, request_metadata, request_modal_metadata
+from bot.slack.payloads import (
+    Caller,
+    parse_request_value,
+    request_metadata,
+    request_modal_metadata,
+)
 from bot.slack.text import escape, format_when
 from bot.work import within
-from bot.slack.payloads import Caller
 from handlers.context import answer, deps_of
 
 COMMAND = "/presales"
@@ -88,10 +100,10 @@ def open_request_form(cmd: Cmd, text: str) -> None:
     d, caller = cmd.deps, cmd.caller
 
     def prepare() -> tuple[Prefill | None, str | None]:
-        tz = d.flows.timezone_of(caller.team_id, caller.user_id)
+        tz = timezone_of(d, caller.team_id, caller.user_id)
         with d.db.read() as session:
-            skills = directory.known_skills(session, limit=10_000)
-        return requests_service.parse_prefill(text, known_skills=skills, tz=tz, now=clock.now()), tz
+            skills = known_skills(session, limit=10_000)
+        return parse_prefill(text, known_skills=skills, tz=tz, now=clock.now()), tz
 
     # The budget counts from the ack, not from now: time spent queued under load comes out of
     # the pre-fill, never out of the 3 s Slack gives the trigger_id.
@@ -109,7 +121,7 @@ def open_request_form(cmd: Cmd, text: str) -> None:
 
 
 def list_open(cmd: Cmd) -> None:
-    tz = cmd.deps.flows.timezone_of(cmd.caller.team_id, cmd.caller.user_id)
+    tz = timezone_of(cmd.deps, cmd.caller.team_id, cmd.caller.user_id)
     with cmd.deps.db.read() as session:
         rows, total = requests_service.list_open(session, team_id=cmd.caller.team_id)
         reply = replies.open_requests_reply(rows, total, tz=tz)
@@ -123,7 +135,7 @@ def cancel(cmd: Cmd) -> None:
     with cmd.session() as session:
         request = requests_service.cancel(session, request_id=request_id, team_id=cmd.caller.team_id,
                                           actor_user_id=cmd.caller.user_id, policy=cmd.deps.policy, now=clock.now())
-    cmd.deps.work.submit(cmd.deps.flows.after_cancel, request.id)
+    cmd.deps.work.submit(lifecycle.after_cancel, cmd.deps, request.id)
     cmd.say(f"Request #{request.id} is cancelled; the experts who were asked are being told.")
 
 
@@ -132,14 +144,14 @@ def reschedule(cmd: Cmd) -> None:
     if not ident or not when_text.strip():
         raise InvalidInput("Which request, and when? `/presales reschedule 42 Thu 3pm`")
     request_id = parse_request_value(ident.lstrip("#"))
-    tz = cmd.deps.flows.timezone_of(cmd.caller.team_id, cmd.caller.user_id)
+    tz = timezone_of(cmd.deps, cmd.caller.team_id, cmd.caller.user_id)
     now = clock.now()
     parsed = dates.parse_when(when_text, tz=tz, now=now)
     with cmd.session() as session:
         request = requests_service.reschedule(session, request_id=request_id, team_id=cmd.caller.team_id,
                                               actor_user_id=cmd.caller.user_id, when=parsed.at,
                                               max_lead=cmd.deps.settings.max_lead, policy=cmd.deps.policy, now=now)
-    cmd.deps.work.submit(cmd.deps.flows.after_reschedule, request.id)
+    cmd.deps.work.submit(lifecycle.after_reschedule, cmd.deps, request.id)
     cmd.say(f"Request #{request.id} moved to {format_when(parsed.at, tz)}; reminders and escalation moved with it.")
 
 
@@ -175,11 +187,11 @@ def expert(cmd: Cmd) -> None:
         raise InvalidInput(f"Use `{usage}` or `/presales expert remove @someone`.")
     user_id, skills_text = _one_mention(rest, usage)
     with cmd.session() as session:
-        directory.require_manager(session, team_id=cmd.caller.team_id, user_id=cmd.caller.user_id, admins=cmd.admins)
+        people.require_manager(session, team_id=cmd.caller.team_id, user_id=cmd.caller.user_id, admins=cmd.admins)
         if action.lower() == "add":
-            skills = directory.parse_skill_list(skills_text)
+            skills = parse_skill_list(skills_text)
             directory.set_expert(session, team_id=cmd.caller.team_id, user_id=user_id, skills=skills, now=clock.now())
-            listed = directory.format_skill_list((n, l.value) for n, l in skills)
+            listed = format_skill_list((n, l.value) for n, l in skills)
             message = f"<@{user_id}> is in the expert directory with: {escape(listed)}."
         else:
             directory.remove_expert(session, team_id=cmd.caller.team_id, user_id=user_id, now=clock.now())
@@ -193,17 +205,17 @@ def manager(cmd: Cmd) -> None:
         raise InvalidInput("Use `/presales manager add @someone` or `/presales manager remove @someone`.")
     user_id, _ = _one_mention(rest, "/presales manager add @someone")
     with cmd.session() as session:
-        directory.set_manager(session, team_id=cmd.caller.team_id, actor_user_id=cmd.caller.user_id, user_id=user_id,
+        people.set_manager(session, team_id=cmd.caller.team_id, actor_user_id=cmd.caller.user_id, user_id=user_id,
                               admins=cmd.admins, grant=action.lower() == "add", now=clock.now())
     cmd.say(f"<@{user_id}> {'is now a manager' if action.lower() == 'add' else 'is no longer a manager'}.")
 
 
 def show_directory(cmd: Cmd) -> None:
-    tz = cmd.deps.flows.timezone_of(cmd.caller.team_id, cmd.caller.user_id)
+    tz = timezone_of(cmd.deps, cmd.caller.team_id, cmd.caller.user_id)
     skill = cmd.args.strip() or None
     with cmd.deps.db.read() as session:
         entries = directory.directory(session, team_id=cmd.caller.team_id, skill=skill, now=clock.now())
-        reply = replies.directory_reply(entries, skill=skill and directory.normalize_skill(skill), tz=tz)
+        reply = replies.directory_reply(entries, skill=skill and normalize_skill(skill), tz=tz)
     cmd.reply(reply)
 
 
@@ -216,19 +228,19 @@ def skills(cmd: Cmd) -> None:
 
 
 def away(cmd: Cmd) -> None:
-    tz = cmd.deps.flows.timezone_of(cmd.caller.team_id, cmd.caller.user_id)
+    tz = timezone_of(cmd.deps, cmd.caller.team_id, cmd.caller.user_id)
     now = clock.now()
     parsed = dates.parse_when(cmd.args, tz=tz, now=now)
     until = parsed.at if parsed.has_time else dates.end_of_day(parsed.at, tz)
     with cmd.session() as session:
-        directory.set_away(session, team_id=cmd.caller.team_id, user_id=cmd.caller.user_id, until=until, now=now)
+        people.set_away(session, team_id=cmd.caller.team_id, user_id=cmd.caller.user_id, until=until, now=now)
     cmd.say(f"You are away until {format_when(until, tz)}. No requests will reach you until then. "
             "`/presales back` ends it early.")
 
 
 def back(cmd: Cmd) -> None:
     with cmd.session() as session:
-        directory.set_back(session, team_id=cmd.caller.team_id, user_id=cmd.caller.user_id, now=clock.now())
+        people.set_back(session, team_id=cmd.caller.team_id, user_id=cmd.caller.user_id, now=clock.now())
     cmd.say("Welcome back: you will get requests again.")
 
 
@@ -249,7 +261,7 @@ def show_stats(cmd: Cmd) -> None:
         period = min(period, timedelta(days=366))
     until = clock.now() + timedelta(seconds=1)  # "now" included
     since = until - period
-    tz = d.flows.timezone_of(caller.team_id, caller.user_id)
+    tz = timezone_of(d, caller.team_id, caller.user_id)
     with d.db.read() as session:
         view = stats.for_viewer(session, team_id=caller.team_id, viewer_user_id=caller.user_id, target_user_id=target,
                                 admins=cmd.admins, since=since, until=until)
@@ -260,11 +272,11 @@ def show_stats(cmd: Cmd) -> None:
 def send_digest(cmd: Cmd) -> None:
     d, caller = cmd.deps, cmd.caller
     with cmd.session() as session:
-        directory.require_manager(session, team_id=caller.team_id, user_id=caller.user_id, admins=cmd.admins)
-        person = directory.ensure_person(session, team_id=caller.team_id, user_id=caller.user_id, now=clock.now())
-    tz = d.flows.timezone_of(caller.team_id, caller.user_id)
+        people.require_manager(session, team_id=caller.team_id, user_id=caller.user_id, admins=cmd.admins)
+        person = people.ensure_person(session, team_id=caller.team_id, user_id=caller.user_id, now=clock.now())
+    tz = timezone_of(d, caller.team_id, caller.user_id)
     week = digest.parse_week(cmd.args or "last", tz=tz, now=clock.now())
-    d.work.submit(d.flows.send_digest, person, week)
+    d.work.submit(digests.send_digest, d, person, week)
     cmd.say(f"The digest for {week.label} is on its way to your DM.")
 
 
@@ -274,7 +286,7 @@ def selftest(cmd: Cmd) -> None:
                                                    admin_user_id=cmd.caller.user_id,
                                                    channel_id=cmd.caller.channel_id or cmd.caller.user_id,
                                                    policy=cmd.deps.policy, now=clock.now())
-    cmd.deps.work.submit(cmd.deps.flows.after_create, request.id)
+    cmd.deps.work.submit(lifecycle.after_create, cmd.deps, request.id)
     cmd.say(f"Self-test #{request.id} is on its way to your DM: claim it to see the whole path work. "
             "It is not counted in any figure.")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from bot.app import Deps
+from bot.deps import Deps
 from bot.slack.payloads import Caller
 
 

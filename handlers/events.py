@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
+from bot.flows.homes import publish_home
 from handlers.context import deps_of
 
 
@@ -18,4 +19,4 @@ def home_opened(event, body, context):
         return  # the Messages tab
     d = deps_of(context)
     team_id = body.get("team_id") or context.team_id
-    d.work.submit(d.flows.publish_home, team_id, event.get("user"), opened=True)
+    d.work.submit(publish_home, d, team_id, event.get("user"), opened=True)

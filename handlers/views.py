@@ -10,13 +10,21 @@ from slack_bolt import App
 
 from bot import clock, metrics
 from bot.errors import InvalidInput
-from bot.services import briefs, claims, directory, followups
+from bot.flows import lifecycle, offers
+from bot.flows.people import cached_timezone
+from bot.services import briefs, claims, directory, followups, people
 from bot.services import requests as requests_service
 from bot.services.fields import whole_number
+from bot.services.skills import existing_skills, format_skill_list, parse_skill_list
 from bot.slack.blocks import brief as brief_ui
 from bot.slack.blocks import notices, replies, request_modal
 from bot.slack.ids import Field, View
-from bot.slack.payloads import Caller, FormState, parse_request_metadata, parse_request_modal_metadata
+from bot.slack.payloads import (
+    Caller,
+    FormState,
+    parse_request_metadata,
+    parse_request_modal_metadata,
+)
 from bot.slack.text import escape
 from handlers.context import deps_of
 
@@ -44,11 +52,11 @@ def submit_request(ack, body, view, context):
     channel_id = parse_request_modal_metadata(view.get("private_metadata"))
     draft = request_modal.read(_values(view))
     brief_draft = brief_ui.read(_values(view))
-    tz = d.flows.cached_timezone(caller.team_id, caller.user_id)
+    tz = cached_timezone(d, caller.team_id, caller.user_id)
     errors: dict[str, str] = {}
     clean_brief = None
     with d.db.read() as session:
-        known = directory.existing_skills(session, draft.skills)
+        known = existing_skills(session, draft.skills)
     try:
         draft = requests_service.validate(draft, now=now, max_lead=d.settings.max_lead, known_skills=known)
     except InvalidInput as exc:
@@ -69,14 +77,14 @@ def submit_request(ack, body, view, context):
     ack()
     if created.created:
         metrics.requests_created.inc()
-        d.work.submit(d.flows.after_create, created.request.id)
+        d.work.submit(lifecycle.after_create, d, created.request.id)
 
 
 def submit_brief(ack, body, view, context):
     d, caller = deps_of(context), Caller.of(body)
     now = clock.now()
     request_id = parse_request_metadata(view.get("private_metadata"))
-    tz = d.flows.cached_timezone(caller.team_id, caller.user_id)
+    tz = cached_timezone(d, caller.team_id, caller.user_id)
     with d.db.session() as session:
         request = requests_service.get(session, request_id=request_id, team_id=caller.team_id)
         try:
@@ -87,7 +95,7 @@ def submit_brief(ack, body, view, context):
         saved = briefs.save(session, request=request, clean=clean, editor_user_id=caller.user_id, policy=d.policy,
                             now=now)
     ack()
-    d.work.submit(d.flows.after_brief, request_id, released=saved.released, first=saved.first)
+    d.work.submit(lifecycle.after_brief, d, request_id, released=saved.released, first=saved.first)
 
 
 def submit_decline(ack, body, view, context):
@@ -98,7 +106,7 @@ def submit_decline(ack, body, view, context):
     with d.db.session() as session:
         result = claims.decline(session, request_id=request_id, team_id=caller.team_id, expert_user_id=caller.user_id,
                                 reason=reason, now=clock.now())
-    d.work.submit(d.flows.refresh_all, request_id, first_person_id=result.expert.id)  # their DM first
+    d.work.submit(offers.refresh_all, d, request_id, first_person_id=result.expert.id)  # their DM first
     if result.changed:
         metrics.declines.inc()
     else:
@@ -113,12 +121,12 @@ def submit_skills(ack, body, view, context):
     capacity_text = form.text(Field.CAPACITY).strip()
     errors: dict[str, str] = {}
     try:
-        skills = directory.parse_skill_list(form.text(Field.EXPERT_SKILLS))
+        skills = parse_skill_list(form.text(Field.EXPERT_SKILLS))
     except InvalidInput as exc:
         errors[Field.EXPERT_SKILLS.value] = str(exc)
-    capacity = whole_number(capacity_text, 1, directory.MAX_CAPACITY)
+    capacity = whole_number(capacity_text, 1, people.MAX_CAPACITY)
     if capacity is None:
-        errors[Field.CAPACITY.value] = f"A whole number from 1 to {directory.MAX_CAPACITY}."
+        errors[Field.CAPACITY.value] = f"A whole number from 1 to {people.MAX_CAPACITY}."
     if errors:
         ack(response_action="errors", errors=errors)
         return
@@ -126,7 +134,7 @@ def submit_skills(ack, body, view, context):
         directory.set_own_skills(session, team_id=caller.team_id, user_id=caller.user_id, skills=skills,
                                  max_concurrent=capacity, now=clock.now())
     ack()
-    listed = directory.format_skill_list((n, l.value) for n, l in skills)
+    listed = format_skill_list((n, l.value) for n, l in skills)
     d.notifier.post(caller.user_id, *replies.text_reply(f"Saved. Your skills: {escape(listed)}; "
                                                          f"up to {capacity} requests at once."))
 
@@ -135,7 +143,7 @@ def submit_outcome(ack, body, view, context):
     d, caller = deps_of(context), Caller.of(body)
     request_id = parse_request_metadata(view.get("private_metadata"))
     decided, next_step, new_date = notices.read_outcome(_values(view))
-    tz = d.flows.cached_timezone(caller.team_id, caller.user_id)
+    tz = cached_timezone(d, caller.team_id, caller.user_id)
     with d.db.session() as session:
         try:
             followups.record_outcome(session, request_id=request_id, team_id=caller.team_id, user_id=caller.user_id,
@@ -151,7 +159,7 @@ def submit_hours(ack, body, view, context):
     d, caller = deps_of(context), Caller.of(body)
     request_id = parse_request_metadata(view.get("private_metadata"))
     prep, meeting = notices.read_hours(_values(view))
-    tz = d.flows.cached_timezone(caller.team_id, caller.user_id)
+    tz = cached_timezone(d, caller.team_id, caller.user_id)
     with d.db.session() as session:
         try:
             followups.record_hours(session, request_id=request_id, team_id=caller.team_id, user_id=caller.user_id,

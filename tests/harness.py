@@ -21,6 +21,7 @@ from bot.app import build_deps
 from bot.config import Settings
 from bot.db import Database
 from bot.services import directory
+from bot.services.skills import parse_skill_list
 from bot.slack.ids import Action, Block, Field, View
 from bot.web import create_app
 from models import Offer, Request
@@ -117,7 +118,7 @@ class Harness:
                capacity: int = 3) -> str:
         self.person(user_id, tz=tz)
         with self.db.session() as session:
-            directory.set_expert(session, team_id=TEAM, user_id=user_id, skills=directory.parse_skill_list(skills),
+            directory.set_expert(session, team_id=TEAM, user_id=user_id, skills=parse_skill_list(skills),
                                  max_concurrent=capacity, now=clock.now(), tz=tz)
         return user_id
 

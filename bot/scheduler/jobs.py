@@ -1,26 +1,47 @@
 """Named jobs, registered in one place, runnable by name (`presales-bot run-job NAME`), idempotent.
 
-Each job opens its own sessions through the flows; a rerun, an overlap with another
+Jobs call flows exactly like a handler does (bot/flows/); each opens its own sessions; a rerun, an overlap with another
 scheduler process, or a crash half-way is harmless: due notices are leased row by row.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Callable
 
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.app import Deps
+from bot import clock
+from bot.deps import Deps
+from bot.flows import digests, notices
+from bot.services import heartbeat as heartbeats
 
 log = logging.getLogger(__name__)
 
 
+def heartbeat(deps: Deps) -> list[str]:
+    """Say this scheduler is alive; warn (once each) about other schedulers running too."""
+    window = max(3 * deps.settings.scheduler_interval, timedelta(minutes=2))
+    with deps.db.session() as session:
+        others = heartbeats.beat(session, me=deps.scheduler_id, host=socket.gethostname(), pid=os.getpid(),
+                                 now=clock.now(), window=window)
+    for other in others:
+        if other.id not in deps.schedulers_warned:
+            deps.schedulers_warned.add(other.id)
+            log.warning("another scheduler is running (%s, pid %s, since %s): safe — every notice is leased — "
+                        "but usually a mistake: run one `presales-bot scheduler` (Procfile clock:) and start web "
+                        "processes with --no-scheduler", other.host, other.pid, other.started_at.isoformat())
+    return [o.id for o in others]
+
+
 def sweep_due_work(deps: Deps) -> dict:
     """Lease every due notice and deliver it (reminders, nudges, escalation, follow-ups, expiry)."""
-    deps.flows.heartbeat()
-    sweep = deps.flows.sweep_due()
+    heartbeat(deps)
+    sweep = notices.sweep_due(deps)
     if sweep.taken or sweep.resent:
         log.info("sweep: taken=%d sent=%d late=%d skipped=%d retried=%d resent=%d kinds=%s", sweep.taken, sweep.sent,
                  sweep.late, sweep.skipped, sweep.retried, sweep.resent, sweep.by_kind)
@@ -31,7 +52,7 @@ def sweep_due_work(deps: Deps) -> dict:
 def send_weekly_digests(deps: Deps) -> dict:
     """Weekly digests whose time has come in each manager's timezone (PRESALES_DIGEST_CRON).
     Checked every few minutes rather than one cron trigger: managers live in different zones."""
-    sent = deps.flows.send_weekly_digests()
+    sent = digests.send_weekly_digests(deps)
     if sent:
         log.info("digests sent: %d", sent)
     return {"sent": sent}

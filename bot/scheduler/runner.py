@@ -12,7 +12,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from bot.app import Deps
+from bot.deps import Deps
 from bot.scheduler.jobs import JOBS
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session
 
 from bot import clock
 from bot.errors import Conflict, InvalidInput, NotAllowed, quote
-from bot.services import directory, due, history
+from bot.services import due, history
+from bot.services import people
+from bot.services import matching
 from bot.services.fields import Field
 from models import AttendeeRole, Brief, BriefAttendee, BriefEdit, Person, Request, RequestStatus
 
@@ -93,7 +95,7 @@ def parse_attendees(text: str) -> list[tuple[str, AttendeeRole]]:
     return out
 
 
-def _answer(errors: dict, block: Block, text: str, *, what: str, required: bool = True) -> str | None:
+def _answer(errors: dict, block: Field, text: str, *, what: str, required: bool = True) -> str | None:
     value = (text or "").strip()
     if not value:
         if required:
@@ -175,7 +177,7 @@ class Saved:
 
 def check_editable(session: Session, *, request: Request, user_id: str, policy: "due.Policy", now: datetime) -> Person:
     """The person who may write this brief now, or a readable refusal."""
-    editor = directory.require_owner_or_manager(
+    editor = people.require_owner_or_manager(
         session, team_id=request.team_id, owner_id=request.requester_id, user_id=user_id, admins=policy.admins,
         now=now, refusal=f"Only the requester or a manager can write the brief of request #{request.id}.")
     if request.status in (RequestStatus.CANCELLED.value, RequestStatus.UNFILLED.value):
@@ -187,11 +189,11 @@ def check_editable(session: Session, *, request: Request, user_id: str, policy: 
 
 def check_viewable(session: Session, *, request: Request, user_id: str, policy: "due.Policy") -> None:
     """The requester, managers, the claimer and the experts it was offered to may read the brief."""
-    person = directory.get_person(session, team_id=request.team_id, user_id=user_id)
-    roles = directory.roles_of(session, team_id=request.team_id, user_id=user_id, admins=policy.admins)
+    person = people.get_person(session, team_id=request.team_id, user_id=user_id)
+    roles = people.roles_of(session, team_id=request.team_id, user_id=user_id, admins=policy.admins)
     if roles.can_manage or (person is not None and (
             person.id in (request.requester_id, request.claimed_by_id)
-            or directory.was_offered(session, request=request, person=person))):
+            or matching.was_offered(session, request=request, person=person))):
         return
     raise NotAllowed(f"The brief of request #{request.id} is for the people working on it.")
 

@@ -17,7 +17,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.errors import NotAllowed
-from bot.services import directory, due, history
+from bot.services import due, history
+from bot.services import people
+from bot.services import matching
 from bot.services import requests as requests_service
 from models import Offer, Person, Request, RequestStatus, Response
 
@@ -47,7 +49,7 @@ class Result:
 
 def _load(session: Session, *, request_id: int, team_id: str, expert_user_id: str, now: datetime) -> tuple[Request, Person]:
     request = requests_service.get(session, request_id=request_id, team_id=team_id)
-    expert = directory.ensure_person(session, team_id=team_id, user_id=expert_user_id, now=now)
+    expert = people.ensure_person(session, team_id=team_id, user_id=expert_user_id, now=now)
     return request, expert
 
 
@@ -79,8 +81,8 @@ def _record_response(session: Session, *, request: Request, expert: Person, resp
 def check_can_respond(session: Session, *, request_id: int, team_id: str, user_id: str) -> Request:
     """The request, if this person may claim or decline it (checked before a modal opens)."""
     request = requests_service.get(session, request_id=request_id, team_id=team_id)
-    person = directory.get_person(session, team_id=team_id, user_id=user_id)
-    if person is None or not directory.is_eligible(session, request=request, person=person):
+    person = people.get_person(session, team_id=team_id, user_id=user_id)
+    if person is None or not matching.is_eligible(session, request=request, person=person):
         raise NotAllowed(f"Request #{request.id} was not offered to you.")
     return request
 
@@ -88,7 +90,7 @@ def check_can_respond(session: Session, *, request_id: int, team_id: str, user_i
 def claim(session: Session, *, request_id: int, team_id: str, expert_user_id: str, policy: due.Policy,
           now: datetime) -> Result:
     request, expert = _load(session, request_id=request_id, team_id=team_id, expert_user_id=expert_user_id, now=now)
-    if not directory.is_eligible(session, request=request, person=expert):
+    if not matching.is_eligible(session, request=request, person=expert):
         raise NotAllowed(f"Request #{request.id} was not offered to you, so you cannot claim it.")
     won = session.execute(
         update(Request)
@@ -123,7 +125,7 @@ def claim(session: Session, *, request_id: int, team_id: str, expert_user_id: st
 def decline(session: Session, *, request_id: int, team_id: str, expert_user_id: str, reason: str | None,
             now: datetime) -> Result:
     request, expert = _load(session, request_id=request_id, team_id=team_id, expert_user_id=expert_user_id, now=now)
-    if not directory.is_eligible(session, request=request, person=expert):
+    if not matching.is_eligible(session, request=request, person=expert):
         raise NotAllowed(f"Request #{request.id} was not offered to you.")
     if request.status == RequestStatus.CLAIMED.value:
         if request.claimed_by_id == expert.id:

@@ -25,8 +25,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, case, distinct, func, or_, select, true, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, case, distinct, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from bot import clock
@@ -35,7 +34,6 @@ from bot.services.sql import PercentileSpec, elapsed_ms, percentile_columns
 from bot.services.stats import ResponseFigures, response_figures
 from models import (
     Brief,
-    Digest,
     DueNotice,
     ExpertSkill,
     FollowUp,
@@ -101,77 +99,6 @@ def parse_week(text: str | None, *, tz: str, now: datetime) -> Week:
     if week.start > now:
         raise InvalidInput(f"{week.label} has not started yet; `this` is the week so far.")
     return week
-
-
-# ---------------------------------------------------------------- scheduled sending
-
-DIGEST_LEASE = timedelta(minutes=10)
-CATCH_UP = timedelta(days=6)
-
-
-def last_fire(cron: str, *, tz: str, now: datetime) -> datetime | None:
-    """The latest moment ``cron`` (crontab syntax, in ``tz``) fired at or before ``now``."""
-    from apscheduler.triggers.cron import CronTrigger
-
-    trigger = CronTrigger.from_crontab(cron, timezone=clock.zone(tz))
-    moment = trigger.get_next_fire_time(None, now - timedelta(days=8))
-    last = None
-    while moment is not None and moment <= now:
-        last = moment
-        moment = trigger.get_next_fire_time(moment, moment + timedelta(seconds=1))
-    return None if last is None else last.astimezone(clock.UTC)
-
-
-def due_week(cron: str, *, tz: str, now: datetime) -> Week | None:
-    """The week whose digest is due for a reader in ``tz`` now: the ISO week before the latest
-    firing, if that firing was within the catch-up window (a scheduler that was down)."""
-    fired = last_fire(cron, tz=tz, now=now)
-    if fired is None or now - fired > CATCH_UP:
-        return None
-    return week_of(clock.to_local(fired, tz).date() - timedelta(days=7), tz)
-
-
-def reserve(session: Session, *, manager_id: int, week: Week, now: datetime) -> Digest | None:
-    """Claim the (manager, week) digest for sending; None if it is sent or being sent.
-
-    The unique row is inserted before anything is sent. A row left 'sending' by a process
-    that died is taken over after DIGEST_LEASE (at most one duplicate, never silence)."""
-    try:
-        with session.begin_nested():
-            row = Digest(manager_id=manager_id, week=week.label, tz=week.tz, state="sending", created_at=now)
-            session.add(row)
-            session.flush()
-        return row
-    except IntegrityError:
-        pass
-    taken = session.execute(
-        update(Digest)
-        .where(Digest.manager_id == manager_id, Digest.week == week.label, Digest.state != "sent",
-               or_(Digest.state == "failed", Digest.created_at < now - DIGEST_LEASE))
-        .values(state="sending", created_at=now, error=None)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not taken:
-        return None
-    return session.scalar(select(Digest).where(Digest.manager_id == manager_id, Digest.week == week.label))
-
-
-def mark(session: Session, *, digest_id: int, sent: bool, now: datetime, channel: str | None = None,
-         ts: str | None = None, error: str | None = None) -> None:
-    session.execute(
-        update(Digest).where(Digest.id == digest_id).values(
-            state="sent" if sent else "failed", sent_at=now if sent else None, slack_channel=channel, slack_ts=ts,
-            error=(error or "")[:200] or None)
-        .execution_options(synchronize_session=False)
-    )
-
-
-def managers(session: Session, *, admins: frozenset[str]) -> list[Person]:
-    """Everyone who gets the digest: managers, and the admins (every workspace we know)."""
-    return list(session.scalars(
-        select(Person).where(or_(Person.is_manager.is_(True), Person.slack_user_id.in_(sorted(admins) or [""])))
-        .order_by(Person.id)
-    ))
 
 
 # ---------------------------------------------------------------- figures

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from bot import clock
 from bot.errors import Conflict, InvalidInput, NotAllowed
-from bot.services import directory, history
+from bot.services import history
+from bot.services import people
 from bot.services import requests as requests_service
 from bot.services.fields import Field
 from models import FollowUp, Request, RequestStatus
@@ -44,7 +45,7 @@ def _store(session: Session, row: FollowUp, *, request: Request, tz: str | None)
 def check_can_answer(session: Session, *, request_id: int, team_id: str, user_id: str, role: str) -> Request:
     """The request, if this person is the one to answer its follow-up (before the modal opens)."""
     request = requests_service.get(session, request_id=request_id, team_id=team_id)
-    person = directory.get_person(session, team_id=team_id, user_id=user_id)
+    person = people.get_person(session, team_id=team_id, user_id=user_id)
     owner = request.requester_id if role == "ae" else request.claimed_by_id
     if person is None or person.id != owner:
         raise NotAllowed("Only the AE who asked records the outcome, and only the expert who took it logs hours.")
@@ -54,7 +55,7 @@ def check_can_answer(session: Session, *, request_id: int, team_id: str, user_id
 def record_outcome(session: Session, *, request_id: int, team_id: str, user_id: str, decided: str | None,
                    next_step: str, new_date: date | None, tz: str | None, now: datetime) -> FollowUp:
     request = requests_service.get(session, request_id=request_id, team_id=team_id)
-    person = directory.ensure_person(session, team_id=team_id, user_id=user_id, now=now)
+    person = people.ensure_person(session, team_id=team_id, user_id=user_id, now=now)
     if person.id != request.requester_id:
         raise NotAllowed("Only the AE who asked for this meeting records its outcome.")
     errors = {}
@@ -72,7 +73,7 @@ def record_outcome(session: Session, *, request_id: int, team_id: str, user_id: 
     return _store(session, row, request=request, tz=tz)
 
 
-def _hours(text: str, block: Block, errors: dict) -> float | None:
+def _hours(text: str, block: Field, errors: dict) -> float | None:
     try:
         value = float((text or "").strip().replace(",", "."))
     except ValueError:
@@ -87,7 +88,7 @@ def _hours(text: str, block: Block, errors: dict) -> float | None:
 def record_hours(session: Session, *, request_id: int, team_id: str, user_id: str, prep: str, meeting: str,
                  tz: str | None, now: datetime) -> FollowUp:
     request = requests_service.get(session, request_id=request_id, team_id=team_id)
-    person = directory.ensure_person(session, team_id=team_id, user_id=user_id, now=now)
+    person = people.ensure_person(session, team_id=team_id, user_id=user_id, now=now)
     if person.id != request.claimed_by_id:
         raise NotAllowed("Only the expert who took this request logs its hours.")
     errors: dict[str, str] = {}

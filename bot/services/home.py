@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from bot.services import directory
+from bot.services import people
+from bot.services import matching
 from bot.services.stats import ResponseFigures, response_figures
 from models import Brief, DueNotice, FollowUp, NoticeKind, NoticeState, Offer, Person, Request, RequestStatus
 
@@ -38,7 +39,7 @@ class RequestRow:
 @dataclass
 class HomeData:
     person: Person
-    roles: directory.Roles
+    roles: people.Roles
     offers: Listing  # open requests offered to this expert now
     meetings: Listing  # requests they claimed, upcoming
     mine: Listing  # requests they asked for
@@ -68,7 +69,7 @@ def _rows(session: Session, requests: list[Request], *, person_id: int | None = 
 
 
 def load(session: Session, *, person: Person, admins: frozenset[str], now: datetime, limit: int = 8) -> HomeData:
-    roles = directory.roles_of(session, team_id=person.team_id, user_id=person.slack_user_id, admins=admins)
+    roles = people.roles_of(session, team_id=person.team_id, user_id=person.slack_user_id, admins=admins)
     when = func.coalesce(Request.meeting_at, Request.needed_by)
     offers = meetings = at_risk = Listing()
     figures = None
@@ -106,7 +107,7 @@ def load(session: Session, *, person: Person, admins: frozenset[str], now: datet
         figures=figures,
         at_risk=Listing(_rows(session, at_risk.items), at_risk.total),
         skills=sorted((es.skill.name, es.level) for es in person.skills),
-        load=directory.load_of(session, person_id=person.id, now=now) if person.is_expert else 0,
+        load=matching.load_of(session, person_id=person.id, now=now) if person.is_expert else 0,
         now=now,
     )
 

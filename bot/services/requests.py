@@ -1,5 +1,6 @@
-"""Requests for an expert: validation, the `/presales ...` pre-fill parser, creation,
-cancellation, listing, and the offers (one per notified expert) they fan out to.
+"""Requests for an expert: validation, creation, cancellation, rescheduling, expiry, listing,
+and the first post of their status message. The `/presales ...` pre-fill is
+bot/services/prefill.py; the offers (one per notified expert) bot/services/offers.py.
 
 State machine (every transition is a conditional UPDATE on the current state):
 
@@ -14,15 +15,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Sequence
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from bot.services import briefs, directory, due, history
-from bot.services.dates import parse_when
+from bot.errors import Conflict, InvalidInput, NotFound
+from bot.services import briefs, due, history, people
+from bot.services.skills import normalize_skill
 from bot.services.fields import Field
 from models import Offer, Person, Request, RequestKind, RequestStatus, Skill, Urgency
 
@@ -61,7 +61,7 @@ def validate(draft: Draft, *, now: datetime, max_lead: timedelta, known_skills: 
     skills = []
     for name in draft.skills:
         try:
-            skills.append(directory.normalize_skill(name))
+            skills.append(normalize_skill(name))
         except InvalidInput as exc:
             errors[Field.SKILLS] = str(exc)
     skills = list(dict.fromkeys(skills))
@@ -135,137 +135,25 @@ def _time_problem(moment: datetime, *, now: datetime, max_lead: timedelta, what:
     return None
 
 
-# ---------------------------------------------------------------- pre-fill from `/presales <text>`
-
-_KIND_WORDS = {
-    "demo": RequestKind.DEMO,
-    "demonstration": RequestKind.DEMO,
-    "discovery": RequestKind.DISCOVERY,
-    "deep-dive": RequestKind.DISCOVERY,
-    "deepdive": RequestKind.DISCOVERY,
-    "technical": RequestKind.DISCOVERY,
-    "poc": RequestKind.POC,
-    "pov": RequestKind.POC,
-    "pilot": RequestKind.POC,
-    "rfp": RequestKind.RFP,
-    "rfi": RequestKind.RFP,
-    "questionnaire": RequestKind.RFP,
-    "security-questionnaire": RequestKind.RFP,
-    "question": RequestKind.QUESTION,
-    "ad-hoc": RequestKind.QUESTION,
-    "adhoc": RequestKind.QUESTION,
-}
-_URGENT_WORDS = {"urgent", "asap", "urgently"}
 
 
-@dataclass
-class Prefill:
-    kind: str | None = None
-    skills: list[str] = field(default_factory=list)
-    account: str = ""
-    when: datetime | None = None
-    urgency: str = Urgency.NORMAL.value
-    leftover: str = ""
 
 
-def parse_prefill(text: str, *, known_skills: Sequence[str], tz: str | None, now: datetime) -> Prefill:
-    """`demo kubernetes for Acme Tue 3pm` -> kind demo, skills [kubernetes], account Acme,
-    when = next Tuesday 15:00 in ``tz``. Never raises: what it cannot read stays for the modal."""
-    out = Prefill()
-    text = (text or "").strip()[:500]
-    if not text:
-        return out
-    words = text.split()
-    rest: list[str] = []
-    lowered_text = " " + " ".join(w.lower() for w in words) + " "
-    # Multi-word skills first (longest name wins), matched on word boundaries.
-    for name in sorted(known_skills, key=len, reverse=True):
-        if f" {name} " in lowered_text and name not in out.skills:
-            out.skills.append(name)
-            lowered_text = lowered_text.replace(f" {name} ", " \x00 ", 1)
-    mapped = _align(words, out.skills)
-    account_words: list[str] = []
-    in_account = False
-    for lower, original_word in mapped:
-        if lower == "\x00":
-            in_account = False
-            continue
-        bare = lower.strip(",.;:!")
-        if out.kind is None and bare in _KIND_WORDS:
-            out.kind = _KIND_WORDS[bare].value
-            in_account = False
-            continue
-        if bare in _URGENT_WORDS:
-            out.urgency = Urgency.URGENT.value
-            continue
-        if bare == "for" and not account_words:
-            in_account = True
-            continue
-        if bare in {"with", "about", "on", "at", "by"}:
-            in_account = False
-            if bare in {"with", "about"}:
-                continue
-        if in_account:
-            account_words.append(original_word)
-        else:
-            rest.append(original_word)
-    # The date is the longest run of words (in the account part, then the rest) that parses.
-    spans = [(span, source) for source in (account_words, rest) if (span := _date_span(source, tz=tz, now=now))]
-    if spans:
-        (start, end, out.when), source = max(spans, key=lambda item: item[0][1] - item[0][0])
-        del source[start:end]
-    out.account = " ".join(account_words).strip(" ,.;:")[:ACCOUNT_MAX]
-    out.leftover = " ".join(rest).strip()
-    return out
 
 
-_DATEISH = re.compile(
-    r"\b(today|tomorrow|(mon|tue|wed|thu|fri|sat|sun|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*)\b"
-    r"|\d\s*(am|pm)\b|\d:\d\d|\d{4}-\d\d?-\d\d?|\d\d?/\d\d?",
-    re.I,
-)
 
 
-def _date_span(words: list[str], *, tz: str | None, now: datetime) -> tuple[int, int, datetime] | None:
-    words = words[:30]
-    for size in range(min(len(words), 6), 0, -1):
-        for start in range(0, len(words) - size + 1):
-            chunk = " ".join(words[start : start + size])
-            if not _DATEISH.search(chunk):
-                continue
-            try:
-                moment = parse_when(chunk, tz=tz, now=now).at
-            except InvalidInput:
-                continue
-            if moment >= now:
-                return start, start + size, moment
-    return None
 
 
-def _align(words: list[str], skills: list[str]) -> list[tuple[str, str]]:
-    """Pair each word (lower, original), replacing each matched multi-word skill by one marker."""
-    out: list[tuple[str, str]] = []
-    lowered = [w.lower() for w in words]
-    i = 0
-    remaining = list(skills)
-    while i < len(words):
-        hit = None
-        for name in remaining:
-            parts = name.split()
-            if lowered[i : i + len(parts)] == parts:
-                hit = name
-                break
-        if hit:
-            remaining.remove(hit)
-            out.append(("\x00", hit))
-            i += len(hit.split())
-        else:
-            out.append((lowered[i], words[i]))
-            i += 1
-    return out
+
 
 
 # ---------------------------------------------------------------- lifecycle
+
+
+def find(session: Session, *, request_id: int) -> Request | None:
+    """A request by id, whatever its workspace (for flows and jobs acting on ids they stored)."""
+    return session.get(Request, request_id)
 
 
 def get(session: Session, *, request_id: int, team_id: str) -> Request:
@@ -302,7 +190,7 @@ def create(
         existing = session.execute(select(Request).where(Request.source_key == source_key)).scalar_one_or_none()
         if existing is not None:
             return Created(existing, False)
-    requester = directory.ensure_person(session, team_id=team_id, user_id=requester_user_id, now=now,
+    requester = people.ensure_person(session, team_id=team_id, user_id=requester_user_id, now=now,
                                         with_skills=False)
     skills = list(session.scalars(select(Skill).where(Skill.name.in_(draft.skills))))
     if len(skills) != len(draft.skills):
@@ -350,8 +238,8 @@ def create_selftest(session: Session, *, team_id: str, admin_user_id: str, chann
                     policy: due.Policy, now: datetime) -> Request:
     """A synthetic request (RELIABILITY 61): the whole path — DM, Claim, status message, Home —
     exercised end to end with the admin as its only expert, and counted in no figure."""
-    directory.require_manager(session, team_id=team_id, user_id=admin_user_id, admins=policy.admins)
-    admin = directory.ensure_person(session, team_id=team_id, user_id=admin_user_id, now=now)
+    people.require_manager(session, team_id=team_id, user_id=admin_user_id, admins=policy.admins)
+    admin = people.ensure_person(session, team_id=team_id, user_id=admin_user_id, now=now)
     request = Request(
         team_id=team_id, requester_id=admin.id, channel_id=channel_id, kind=RequestKind.QUESTION.value,
         account="Self-test", description="A self-test of presales-bot: claim it to see the whole path work. "
@@ -367,56 +255,14 @@ def create_selftest(session: Session, *, team_id: str, admin_user_id: str, chann
     return request
 
 
-def plan_offers(session: Session, *, request: Request, matches: Sequence[directory.Match], now: datetime) -> list[Offer]:
-    """Offer rows for matches that do not have one yet (one per request and expert). The
-    request row is locked first, so two broadcasts of one request plan one after the other."""
-    session.execute(select(Request.id).where(Request.id == request.id).with_for_update())
-    have = set(session.scalars(select(Offer.expert_id).where(Offer.request_id == request.id)))
-    offers = []
-    for rank, match in enumerate(matches, start=1):
-        if match.person.id in have:
-            continue
-        offer = Offer(request_id=request.id, expert_id=match.person.id, rank=rank, created_at=now, attempts=0)
-        session.add(offer)
-        offers.append(offer)
-    if request.broadcast_at is None:
-        request.broadcast_at = now
-    if request.ladder_from is None:
-        request.ladder_from = now
-    session.flush()
-    return offers
 
 
-OFFER_SEND_LEASE = timedelta(minutes=2)
-OFFER_MAX_ATTEMPTS = 6  # a DM Slack keeps refusing with 429/5xx: tried over about 8 minutes
-OFFER_RETRY_FIRST = timedelta(seconds=15)  # then 30 s, 1 min, 2 min, 4 min
-OFFER_RETRY_MAX = timedelta(minutes=5)
 SLOT_LEASE = timedelta(minutes=2)
 PENDING = "pending:"
 
 
-def start_sending(session: Session, *, offer_ids: Sequence[int], now: datetime) -> list[int]:
-    """Take the right to post these offers' DMs: the ones not sent, not failed for good, and
-    not being posted by another process (whose lease has not run out). One statement."""
-    if not offer_ids:
-        return []
-    return list(session.scalars(
-        update(Offer)
-        .where(Offer.id.in_(list(offer_ids)), Offer.ts.is_(None), Offer.failed_at.is_(None), Offer.rank > 0,
-               or_(Offer.sending_until.is_(None), Offer.sending_until < now))
-        .values(sending_until=now + OFFER_SEND_LEASE)
-        .returning(Offer.id)
-        .execution_options(synchronize_session=False)
-    ))
 
 
-def record_offer_sent(session: Session, *, offer_id: int, channel_id: str, ts: str, now: datetime) -> None:
-    session.execute(
-        update(Offer)
-        .where(Offer.id == offer_id)
-        .values(channel_id=channel_id, ts=ts, sent_at=func.coalesce(Offer.sent_at, now), failed_at=None, error=None,
-                sending_until=None, attempts=Offer.attempts + 1)
-    )
 
 
 def reserve_post(session: Session, *, request_id: int, column: str, now: datetime) -> bool:
@@ -436,44 +282,8 @@ def is_placeholder(ts: str | None) -> bool:
     return bool(ts) and ts.startswith(PENDING)
 
 
-def record_offer_failed(session: Session, *, offer_id: int, error: str, now: datetime, transient: bool = False) -> bool:
-    """A DM Slack did not take. ``transient`` (rate limited past the client's own retries, a 5xx,
-    a network error): keep the send lease until a back-off has passed, then the scheduler's
-    resend sweep posts it again, up to OFFER_MAX_ATTEMPTS. Otherwise (or after the last
-    attempt) it failed for good. True when it will be tried again."""
-    # Only the holder of the send lease gets here, so reading the attempts first is safe.
-    attempts = session.scalar(select(Offer.attempts).where(Offer.id == offer_id, Offer.ts.is_(None)))
-    if attempts is None:
-        return False
-    attempts += 1
-    again = transient and attempts < OFFER_MAX_ATTEMPTS
-    values: dict = {"attempts": attempts, "error": error[:64]}
-    if again:
-        values["sending_until"] = now + min(OFFER_RETRY_FIRST * 2 ** (attempts - 1), OFFER_RETRY_MAX)
-    else:
-        values["failed_at"] = now
-    session.execute(update(Offer).where(Offer.id == offer_id, Offer.ts.is_(None)).values(**values)
-                    .execution_options(synchronize_session=False))
-    return again
 
 
-def take_resends(session: Session, *, now: datetime, limit: int = 200) -> dict[int, list[int]]:
-    """Take the send lease of DMs whose back-off (or a dead sender's lease) has run out, for
-    requests still open: {request id: [offer ids]}. Two schedulers never take the same DM."""
-    candidates = list(session.scalars(
-        select(Offer.id)
-        .join(Request, Request.id == Offer.request_id)
-        .where(Offer.ts.is_(None), Offer.failed_at.is_(None), Offer.rank > 0, Offer.sending_until < now,
-               Request.status == RequestStatus.OPEN.value)
-        .order_by(Offer.sending_until)
-        .limit(limit)
-    ))
-    taken = start_sending(session, offer_ids=candidates, now=now)
-    grouped: dict[int, list[int]] = {}
-    if taken:
-        for offer_id, request_id in session.execute(select(Offer.id, Offer.request_id).where(Offer.id.in_(taken))):
-            grouped.setdefault(request_id, []).append(offer_id)
-    return grouped
 
 
 def record_status_message(session: Session, *, request_id: int, channel: str | None, ts: str | None, error: str | None) -> None:
@@ -492,7 +302,7 @@ LIVE = (RequestStatus.HELD.value, RequestStatus.OPEN.value, RequestStatus.CLAIME
 
 def _owner_or_manager(session: Session, *, request: Request, actor_user_id: str, policy: due.Policy, now: datetime,
                       what: str) -> Person:
-    return directory.require_owner_or_manager(
+    return people.require_owner_or_manager(
         session, team_id=request.team_id, owner_id=request.requester_id, user_id=actor_user_id,
         admins=policy.admins, now=now, refusal=f"Only the requester or a manager can {what} request #{request.id}.")
 
@@ -561,5 +371,3 @@ def list_open(session: Session, *, team_id: str, limit: int = 20) -> tuple[list[
     return rows, total
 
 
-def offers_of(session: Session, *, request_id: int) -> list[Offer]:
-    return list(session.scalars(select(Offer).where(Offer.request_id == request_id).order_by(Offer.rank, Offer.id)))

@@ -23,7 +23,7 @@ from sqlalchemy import and_, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from bot.errors import NotAllowed
-from bot.services import directory
+from bot.services import people
 from bot.services.sql import PercentileSpec, elapsed_ms, percentile_columns
 from models import Offer, Person, Request, Response
 
@@ -175,7 +175,7 @@ class ExpertRow:
 def expert_table(session: Session, *, team_id: str, since: datetime, until: datetime, limit: int = 50) -> list[ExpertRow]:
     """Every active expert (silence included), ranked by response rate, then speed."""
     figures = response_figures(session, team_id=team_id, since=since, until=until)
-    people = list(
+    listed = list(
         session.scalars(
             select(Person).where(
                 Person.team_id == team_id,
@@ -183,7 +183,7 @@ def expert_table(session: Session, *, team_id: str, since: datetime, until: date
             )
         )
     )
-    rows = [ExpertRow(p, figures.get(p.id, ResponseFigures())) for p in people]
+    rows = [ExpertRow(p, figures.get(p.id, ResponseFigures())) for p in listed]
     rows.sort(
         key=lambda r: (
             -(r.figures.response_rate if r.figures.response_rate is not None else -1),
@@ -205,13 +205,13 @@ def for_viewer(session: Session, *, team_id: str, viewer_user_id: str, target_us
                admins: frozenset[str], since: datetime, until: datetime) -> StatsView:
     """What `/presales stats [@someone]` may show this viewer: their own figures; managers
     also anyone's, and the team with every expert."""
-    roles = directory.roles_of(session, team_id=team_id, user_id=viewer_user_id, admins=admins)
+    roles = people.roles_of(session, team_id=team_id, user_id=viewer_user_id, admins=admins)
     if target_user_id and target_user_id != viewer_user_id and not roles.can_manage:
         raise NotAllowed("Only managers can see someone else's figures. `/presales stats` shows yours.")
     who = target_user_id or (None if roles.can_manage else viewer_user_id)
     single = None
     if who:
-        person = directory.get_person(session, team_id=team_id, user_id=who)
+        person = people.get_person(session, team_id=team_id, user_id=who)
         figures = ResponseFigures()
         if person is not None:
             figures = response_figures(session, team_id=team_id, since=since, until=until,

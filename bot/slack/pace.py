@@ -10,49 +10,19 @@ pools' threads.
   waits for a token; ``take(urgent=True)`` — what the person who clicked is waiting for — never
   waits and may borrow from the next tokens, so a claim's own answer is never queued behind a
   fan-out.
-- ``Lane``: one method's background fan-out (every DM of a claimed request, Homes to refresh),
-  run by one thread of its own so a paced wait holds no shared pool. A call queued for a
-  message (or a Home) that already has one waiting replaces it: the newest content is sent,
-  once. What a lane holds is lost if the process dies; the next change or click re-renders it.
+- The background fan-out of a paced method (every DM of a claimed request, Homes to refresh)
+  runs on that method's lane (``bot.work.Lane``, one thread each), so a paced wait holds no
+  shared pool.
+
+The rates come from ``PRESALES_SLACK_PACE``, parsed by ``bot.config`` (``Settings.pace_rates``).
 """
 
 from __future__ import annotations
 
-import logging
-import re
 import threading
 import time
-from collections import OrderedDict
-from dataclasses import dataclass
-from typing import Callable, Hashable
 
-log = logging.getLogger(__name__)
-
-DEFAULT_PACE = "chat.postMessage=300/min,chat.update=50/min,views.publish=100/min"
-_RULE = re.compile(r"^\s*([a-zA-Z_.]+)\s*=\s*(\d+)\s*/\s*(s|sec|second|m|min|minute)\s*$")
-
-
-@dataclass(frozen=True)
-class Rate:
-    per_second: float
-    burst: float  # tokens available at once (half a minute's worth)
-
-
-def parse_pace(text: str) -> dict[str, Rate]:
-    """'chat.update=50/min,views.publish=100/min' -> rates; '' or 'off' -> no pacing.
-    Raises ValueError with the part that is wrong."""
-    text = (text or "").strip()
-    if text.lower() in ("", "off", "none"):
-        return {}
-    rates: dict[str, Rate] = {}
-    for part in text.split(","):
-        match = _RULE.match(part)
-        if not match or int(match.group(2)) < 1:
-            raise ValueError(f"'{part.strip()}' is not METHOD=N/min (e.g. chat.update=50/min)")
-        count, unit = int(match.group(2)), match.group(3)
-        per_second = count if unit.startswith("s") else count / 60
-        rates[match.group(1)] = Rate(per_second=per_second, burst=max(1.0, per_second * 30))
-    return rates
+from bot.config import Rate
 
 
 class Clock:
@@ -96,62 +66,3 @@ class Pacer:
                 pause = (1.0 - tokens) / rate.per_second
                 self.clock.wait(self._cond, pause)
                 waited += self.clock.monotonic() - now
-
-
-class Lane:
-    """Calls of one kind, one at a time on a thread of their own, newest per key."""
-
-    def __init__(self, name: str, *, on_start: Callable[[], None], on_done: Callable[[], None]) -> None:
-        self.name = name
-        self._on_start, self._on_done = on_start, on_done
-        self._queue: OrderedDict[Hashable, Callable[[], object]] = OrderedDict()
-        self._cond = threading.Condition()
-        self._closed = False
-        self.replaced = 0  # calls made unnecessary by a newer one for the same key
-        self._thread = threading.Thread(target=self._run, name=f"lane-{name}", daemon=True)
-        self._thread.start()
-
-    def submit(self, key: Hashable, fn: Callable[[], object]) -> None:
-        with self._cond:
-            if self._closed:
-                raise RuntimeError(f"lane {self.name} is shut down")
-            if key in self._queue:
-                self.replaced += 1
-                self._queue[key] = fn  # keeps its place in the line, with the newest content
-                return
-            self._on_start()
-            self._queue[key] = fn
-            self._cond.notify()
-
-    @property
-    def queued(self) -> int:
-        with self._cond:
-            return len(self._queue)
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._queue and not self._closed:
-                    self._cond.wait()
-                if not self._queue:
-                    return
-                _key, fn = self._queue.popitem(last=False)
-            try:
-                fn()
-            except Exception:  # one failed call must not stop the lane
-                log.exception("lane %s: call failed", self.name)
-            finally:
-                self._on_done()
-
-    def close(self, *, drop: bool) -> int:
-        """Stop taking calls; ``drop`` forgets the queued ones (returns how many)."""
-        with self._cond:
-            self._closed = True
-            dropped = 0
-            if drop:
-                dropped = len(self._queue)
-                self._queue.clear()
-                for _ in range(dropped):
-                    self._on_done()
-            self._cond.notify_all()
-        return dropped

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
@@ -79,6 +80,24 @@ class Caller:
         channel = body.get("channel")
         channel_id = channel.get("id") if isinstance(channel, dict) else body.get("channel_id")
         return cls(team_id=str(team_id or ""), user_id=str(user_id or ""), channel_id=channel_id)
+
+
+def describe(body: dict) -> dict:
+    """rid, team, user and what was done, from any Slack payload (for the log lines)."""
+    body = body if isinstance(body, dict) else {}
+    caller = Caller.of(body)
+    kind = body.get("type") or ("command" if body.get("command") else "unknown")
+    name = body.get("command")
+    if kind == "block_actions":
+        name = ((body.get("actions") or [{}])[0] or {}).get("action_id")
+    elif kind in ("view_submission", "view_closed"):
+        name = (body.get("view") or {}).get("callback_id")
+    elif kind == "event_callback":
+        name = (body.get("event") or {}).get("type")
+    elif kind == "block_suggestion":
+        name = body.get("action_id")
+    return {"rid": uuid.uuid4().hex[:12], "team": caller.team_id or None, "user": caller.user_id or None,
+            "kind": kind, "action": str(name)[:64] if name else None}
 
 
 class FormState:

@@ -212,6 +212,7 @@ def test_sigterm_lets_in_flight_dms_finish(tmp_path, fake_slack):
     from bot import clock
     from bot.db import Database
     from bot.services import directory
+    from bot.services.skills import parse_skill_list
     from tests.harness import request_values
 
     fake_slack.reset()
@@ -222,7 +223,7 @@ def test_sigterm_lets_in_flight_dms_finish(tmp_path, fake_slack):
         with db.session() as session:
             for user in experts:
                 directory.set_expert(session, team_id="T0001", user_id=user, now=clock.now(),
-                                     skills=directory.parse_skill_list("kubernetes"))
+                                     skills=parse_skill_list("kubernetes"))
         db.dispose()
         fake_slack.latency_for["chat.postMessage"] = 0.4  # every DM takes a while
         driver = SlackDriver(srv.url, SIGNING_SECRET, team_id="T0001", fake=fake_slack)

@@ -14,9 +14,11 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import func, select
 
 from bot import clock
+from bot.app import make_policy
+from bot.flows import offers as offer_flow
 from bot.db import Database
 from bot.config import Settings
-from bot.services import claims, due
+from bot.services import claims
 from bot.slack.ids import Action
 from models import Offer, Request, RequestStatus
 from tests.harness import AE
@@ -73,7 +75,7 @@ def _claim_in_process(url: str, request_id: int, user_ids: list[str], start, res
     for user_id in user_ids:
         with db.session() as session:
             result = claims.claim(session, request_id=request_id, team_id="T0001", expert_user_id=user_id,
-                                  policy=due.Policy.from_settings(Settings()), now=clock.now())
+                                  policy=make_policy(Settings()), now=clock.now())
             results.put((user_id, result.outcome.value))
     db.dispose()
 
@@ -143,7 +145,7 @@ def test_overlapping_broadcasts_send_each_dm_once_and_one_status_message(h):
     while (request := h.last_request()) is None and time.monotonic() < deadline:
         time.sleep(0.01)  # waiting for the row, not for a result: the race below is the test
     assert request is not None
-    racers = [threading.Thread(target=h.deps.flows.broadcast, args=(request.id,)) for _ in range(2)]
+    racers = [threading.Thread(target=offer_flow.broadcast, args=(h.deps, request.id)) for _ in range(2)]
     [t.start() for t in racers]
     [t.join(30) for t in racers]
     h.drain()

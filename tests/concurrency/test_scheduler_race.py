@@ -19,11 +19,15 @@ from sqlalchemy import select
 
 from bot import clock
 from bot.app import build_deps
-from bot.services import briefs, claims, directory, due
+from bot.flows import notices
+from bot.scheduler import jobs
+from bot.services import briefs, claims
+from bot.services import skills
+from bot.services import leases
 from bot.services import requests as requests_service
 from bot.slack.blocks import brief as brief_ui
 from bot.slack.blocks import request_modal
-from models import DueNotice, NoticeKind, NoticeState, Person, Request
+from models import DueNotice, NoticeKind, NoticeState, Person
 from tests.harness import AE, TEAM
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +41,7 @@ def claimed_requests(h, n: int, *, meeting_in: timedelta) -> list[int]:
     # Stored and claimed by the services the modal and the Claim button use, without the HTTP
     # round trips and DMs (the race is in the sweep, not here).
     with h.db.session() as session:
-        known = directory.existing_skills(session, ["kubernetes"])
+        known = skills.existing_skills(session, ["kubernetes"])
         for i in range(n):
             values = h.request_values(account=f"Acme {i}", meeting_at=clock.now() + meeting_in)
             draft = requests_service.validate(request_modal.read(values), now=clock.now(),
@@ -77,7 +81,7 @@ def test_two_schedulers_at_once_send_each_notice_once(h):
 
     def run(deps):
         barrier.wait()
-        results.append(deps.flows.sweep_due(batch=7))
+        results.append(notices.sweep_due(deps, batch=7))
 
     threads = [threading.Thread(target=run, args=(d,)) for d in (h.deps, other)]
     [t.start() for t in threads]
@@ -95,7 +99,7 @@ def test_a_scheduler_killed_after_leasing_sends_after_the_lease_expires(h):
     """RELIABILITY 39: leased, never sent (the process died) -> sent once after the lease."""
     ids = claimed_requests(h, 3, meeting_in=timedelta(hours=30))
     with h.db.session() as session:
-        dead = due.take_due(session, now=clock.now(), limit=10, lease=h.deps.policy.lease, token="dead")
+        dead = leases.take_due(session, now=clock.now(), limit=10, lease=h.deps.policy.lease, token="dead")
     assert len(dead) >= 3
     assert h.tick()["taken"] == 0  # still leased by the "dead" scheduler
     assert race_reminders(h) == Counter()
@@ -112,10 +116,10 @@ def test_the_crash_window_is_bounded_to_one_duplicate(h):
     row sent. After the lease the notice is sent again once, then marked; never a third time."""
     ids = claimed_requests(h, 1, meeting_in=timedelta(hours=30))
     with h.db.session() as session:
-        (notice_id,) = [n for n in due.take_due(session, now=clock.now(), limit=10, lease=h.deps.policy.lease,
+        (notice_id,) = [n for n in leases.take_due(session, now=clock.now(), limit=10, lease=h.deps.policy.lease,
                                                 token="crashed") if session.get(DueNotice, n).slot == "race"]
         notice = session.get(DueNotice, notice_id)
-    h.deps.flows._send_reminder(notice)  # Slack accepted ... and the process "died" here
+    notices.send_reminder(h.deps, notice)  # Slack accepted ... and the process "died" here
     for minutes in (3, 6, 9, 12):
         h.at(clock.now() + timedelta(minutes=minutes))
         h.tick()
@@ -148,7 +152,7 @@ def test_a_second_scheduler_is_noticed_and_reported_once(h, caplog):
     try:
         with caplog.at_level(logging.WARNING):
             h.tick()
-            other.flows.heartbeat()
+            jobs.heartbeat(other)
             h.tick()
             h.tick()
         warnings = [r for r in caplog.records if "another scheduler is running" in r.getMessage()]

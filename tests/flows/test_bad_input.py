@@ -11,7 +11,7 @@ from bot import clock
 from bot.slack.ids import Action, Block, View
 from models import Offer, Person, Request, RequestStatus
 from tests.fakes import signing
-from tests.harness import ADMIN, AE, SECRET
+from tests.harness import ADMIN, AE
 
 
 def count(h, model) -> int:
@@ -257,7 +257,7 @@ def test_error_messages_quote_user_text_without_pinging(h):
 def test_a_nul_character_is_dropped_not_a_lost_request(h):
     """RELIABILITY 14/59: PostgreSQL refuses U+0000 in text; a pasted NUL in the request form,
     a command or the CSV import must not turn into "Something went wrong" and a lost write."""
-    from bot.services import directory
+    from bot.services import directory_csv
 
     h.person(AE)
     h.expert("U0EXP1")
@@ -268,7 +268,7 @@ def test_a_nul_character_is_dropped_not_a_lost_request(h):
     assert h.offer(request.id, "U0EXP1").ts
     said = h.said(h.command("U0EXP1", "away until Dec\x00 3"))
     assert "Something went wrong" not in said and "away" in said.lower(), said
-    report = directory.parse_directory_csv("user,skills\nU0KATE,kuber\x00netes\n")
+    report = directory_csv.parse_directory_csv("user,skills\nU0KATE,kuber\x00netes\n")
     assert not report.errors and report.rows[0].skills[0][0] == "kubernetes"
 
 

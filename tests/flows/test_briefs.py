@@ -9,7 +9,6 @@ from bot import clock
 from bot.services import briefs
 from bot.slack.ids import Action, Field, View
 from models import Brief, BriefEdit, RequestStatus
-from tests.fakes import signing
 from tests.harness import ADMIN, AE
 
 

@@ -6,16 +6,14 @@ from __future__ import annotations
 import json
 import logging
 import random
-import statistics
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select, update
 
-from bot import clock
+from bot.flows import digests
 from bot.services import digest
 from bot.slack.blocks import digest as digest_ui
 from bot.slack.notify import Posted
@@ -334,20 +332,20 @@ def test_weekly_digest_goes_out_monday_nine_local_once_per_manager_and_week(make
     other = __import__("bot.app", fromlist=["build_deps"]).build_deps(h.settings)
     # Monday 30 Nov 2026 07:59 UTC = 08:59 Berlin: not yet
     h.at(datetime(2026, 11, 30, 7, 59, tzinfo=UTC))
-    h.deps.flows.send_weekly_digests()
+    digests.send_weekly_digests(h.deps)
     assert digests_for("U0BERLIN") == []
     # 08:00 UTC = 09:00 Berlin: Berlin gets W48, Los Angeles (midnight) nothing; a second scheduler adds nothing
     h.at(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
-    h.deps.flows.send_weekly_digests()
-    other.flows.send_weekly_digests()
+    digests.send_weekly_digests(h.deps)
+    digests.send_weekly_digests(other)
     berlin = digests_for("U0BERLIN")
     assert len(berlin) == 1 and "2026-W48" in berlin[0]["text"]
     assert digests_for("U0LA") == []
     # 17:00 UTC = 09:00 in Los Angeles; a "restart" (fresh deps) still sends nothing twice
     h.at(datetime(2026, 11, 30, 17, 0, tzinfo=UTC))
-    h.deps.flows.send_weekly_digests()
+    digests.send_weekly_digests(h.deps)
     restarted = __import__("bot.app", fromlist=["build_deps"]).build_deps(h.settings)
-    restarted.flows.send_weekly_digests()
+    digests.send_weekly_digests(restarted)
     other.close()
     restarted.close()
     assert len(digests_for("U0LA")) == 1 and len(digests_for("U0BERLIN")) == 1
@@ -466,7 +464,7 @@ def test_a_monday_for_many_managers_builds_each_edition_once_and_reaches_everyon
         return real_post(notifier, user, text, blocks, **kwargs)
 
     monkeypatch.setattr(type(h.deps.notifier), "post", post)
-    runs = [threading.Thread(target=deps.flows.send_weekly_digests) for deps in (h.deps, other)]
+    runs = [threading.Thread(target=digests.send_weekly_digests, args=(deps,)) for deps in (h.deps, other)]
     for run in runs:
         run.start()
     for run in runs:
@@ -482,7 +480,7 @@ def test_a_monday_for_many_managers_builds_each_edition_once_and_reaches_everyon
     # Slack takes the refused manager again: the next run sends only that one
     monkeypatch.setattr(type(h.deps.notifier), "post", real_post)
     h.at(datetime(2026, 11, 30, 8, 5, tzinfo=UTC))
-    assert h.deps.flows.send_weekly_digests() == 1
+    assert digests.send_weekly_digests(h.deps) == 1
     other.close()
     assert len(digests_for(refused)) == 1
     assert all(len(digests_for(u)) == 1 for u in berlin + paris)

@@ -16,7 +16,9 @@ import pytest
 from bot import clock
 from bot.services import home
 from bot.slack.ids import Action
-from bot.slack.pace import DEFAULT_PACE, Clock, Pacer, parse_pace
+from bot.config import DEFAULT_PACE, parse_pace
+from bot.flows import homes
+from bot.slack.pace import Clock, Pacer
 from models import Person
 from tests.harness import AE, TEAM
 
@@ -118,7 +120,7 @@ def test_a_claim_on_a_forty_expert_request_updates_the_claimer_first_and_every_d
     assert max(paced_updates) >= (len(paced_updates) - 25) * 60 / 50 - 1e-6  # it really waited its turn
 
 
-def test_home_refreshes_for_many_watchers_are_queued_off_the_request_path_once_each(make_harness):
+def test_home_refreshes_for_many_watchers_are_queued_off_the_request_path_once_each(make_harness, monkeypatch):
     """RELIABILITY 56: 60 experts who look at their Home, one request offered to all of them; two
     changes in a row (a claim, then the requester cancels) while the views.publish lane is busy.
     The clicks are answered at once; every watcher's Home is published with the final state, at
@@ -132,22 +134,22 @@ def test_home_refreshes_for_many_watchers_are_queued_off_the_request_path_once_e
     with h.db.session() as session:  # everyone opened their Home this week
         for person in session.query(Person).filter(Person.slack_user_id.in_(experts + [AE])):
             home.seen(session, person=person, now=clock.now() - timedelta(hours=1))
-    h.deps.flows.publish_home(TEAM, experts[1])
+    homes.publish_home(h.deps, TEAM, experts[1])
     assert Action.CLAIM.value in json.dumps(h.slack.views_published[experts[1]])  # open to them: a Claim button
     gate = threading.Event()
-    real_publish = h.deps.flows.publish_home
+    real_publish = homes.publish_home
 
-    def publish_after_gate(team_id, user_id, **kwargs):
+    def publish_after_gate(deps, team_id, user_id, **kwargs):
         gate.wait(10)
-        return real_publish(team_id, user_id, **kwargs)
+        return real_publish(deps, team_id, user_id, **kwargs)
 
-    h.deps.flows.publish_home = publish_after_gate  # type: ignore[method-assign]
+    monkeypatch.setattr(homes, "publish_home", publish_after_gate)
     h.slack.clear_calls()
     virtual.taken.clear()
     claim = h.click(experts[0], Action.CLAIM, request.id, drain=False)
     assert claim.status == 200  # answered while the Homes wait their turn
     lane = wait_for_lane(h, "views.publish", queued=len(experts))  # 61 watchers: one at the gate, 60 queued
-    h.deps.flows.refresh_homes(request.id)  # a second change before the lane got to them
+    homes.refresh_homes(h.deps, request.id)  # a second change before the lane got to them
     assert lane.replaced == len(experts)
     gate.set()
     h.drain()

@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import select
 
 from bot import clock
-from bot.services import due
+from bot.flows import notices
+from bot.services import leases
 from bot.slack.ids import Action, Field, View
-from models import DueNotice, FollowUp, NoticeKind, NoticeState, RequestStatus
+from models import FollowUp, RequestStatus
 from tests.fakes import signing
 from tests.harness import ADMIN, AE
 
@@ -94,11 +95,11 @@ def test_a_claim_stops_the_ladder_even_for_a_step_already_leased(h):
     request = h.last_request()
     h.at(MON + timedelta(minutes=31))
     with h.db.session() as session:  # a scheduler took the re-ping...
-        taken = due.take_due(session, now=clock.now(), limit=10, lease=timedelta(minutes=2), token="tick-a")
+        taken = leases.take_due(session, now=clock.now(), limit=10, lease=timedelta(minutes=2), token="tick-a")
     h.click("U0EXP1", Action.CLAIM, request.id)  # ...the expert claims before it is sent
     before = len(threads_in_dm(h, "U0EXP1"))
     for notice_id in taken:
-        h.deps.flows.deliver(notice_id, "tick-a")
+        notices.deliver(h.deps, notice_id, "tick-a")
     assert len(threads_in_dm(h, "U0EXP1")) == before
     reping = next(n for n in h.notices(request.id) if n.kind == "reping")
     assert reping.state == "skipped" and "claimed" in reping.last_error

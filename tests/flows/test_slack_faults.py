@@ -6,6 +6,7 @@ from types import SimpleNamespace
 from slack_sdk.http_retry import builtin_handlers
 
 from bot import clock
+from bot.flows import notices
 from bot.slack.ids import Action
 from models import RequestStatus
 from tests.harness import AE
@@ -127,7 +128,7 @@ def test_a_revoked_token_pauses_slack_calls_instead_of_a_retry_storm(h, caplog):
 def test_dms_slack_keeps_refusing_are_sent_again_by_the_scheduler(h):
     """RELIABILITY 36: 5xx and 429 that outlast the client's own retries leave the DM waiting,
     not failed: the scheduler's sweep posts it once its back-off has passed; once only."""
-    from bot.services.requests import OFFER_RETRY_FIRST
+    from bot.services.offers import OFFER_RETRY_FIRST
 
     h.person(AE)
     experts = [h.expert(f"U0EX{i:02d}") for i in range(3)]
@@ -150,7 +151,7 @@ def test_dms_slack_keeps_refusing_are_sent_again_by_the_scheduler(h):
 
 
 def test_a_dm_refused_every_time_fails_for_good_after_the_last_attempt(h):
-    from bot.services.requests import OFFER_MAX_ATTEMPTS, OFFER_RETRY_MAX
+    from bot.services.offers import OFFER_MAX_ATTEMPTS, OFFER_RETRY_MAX
 
     h.person(AE)
     h.expert("U0EX01")
@@ -168,7 +169,7 @@ def test_a_dm_refused_every_time_fails_for_good_after_the_last_attempt(h):
 
 
 def test_a_dm_for_a_request_claimed_meanwhile_is_not_sent_again(h):
-    from bot.services.requests import OFFER_RETRY_FIRST
+    from bot.services.offers import OFFER_RETRY_FIRST
 
     h.person(AE)
     h.expert("U0EX01")
@@ -238,7 +239,7 @@ def test_a_reping_whose_lease_runs_out_mid_fan_out_is_finished_by_the_other_sche
             threads_seen.append(channel)
             if len(threads_seen) == 2:  # A's second message: hangs past the lease, B runs meanwhile
                 h.at(clock.now() + h.settings.lease + timedelta(seconds=1))
-                assert other.flows.sweep_due().sent >= 1
+                assert notices.sweep_due(other).sent >= 1
                 return Posted(ok=False, error="ratelimited", transient=True)
         return real_post(notifier, channel, text, blocks, **kwargs)
 
@@ -262,12 +263,12 @@ def test_the_database_going_away_mid_broadcast_marks_nothing_sent_and_the_broadc
     posts them again — the documented at-least-once window: one duplicate at most, no loss."""
     from sqlalchemy.exc import OperationalError
 
-    from bot.services import requests as requests_service
-    from bot.services.requests import OFFER_SEND_LEASE
+    from bot.services import offers as offers_service
+    from bot.services.offers import OFFER_SEND_LEASE
 
     h.person(AE)
     experts = [h.expert(f"U0EX{i:02d}") for i in range(6)]
-    real = requests_service.record_offer_sent
+    real = offers_service.record_offer_sent
     down = {"left": 3}
 
     def database_down(*args, **kwargs):
@@ -276,7 +277,7 @@ def test_the_database_going_away_mid_broadcast_marks_nothing_sent_and_the_broadc
             raise OperationalError("UPDATE offers", {}, Exception("server closed the connection unexpectedly"))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(requests_service, "record_offer_sent", database_down)
+    monkeypatch.setattr(offers_service, "record_offer_sent", database_down)
     h.submit_request(AE)
     request = h.last_request()
     offers = [h.offer(request.id, u) for u in experts]
@@ -298,7 +299,7 @@ def test_recipients_recorded_by_an_earlier_version_stay_readable(h):
     "done:o1,o2" (the earlier format) + o3 reads back as all three (found in review)."""
     from sqlalchemy import update
 
-    from bot.services import due
+    from bot.services import leases
     from models import DueNotice
 
     h.person(AE)
@@ -308,7 +309,7 @@ def test_recipients_recorded_by_an_earlier_version_stay_readable(h):
     with h.db.session() as session:
         session.execute(update(DueNotice).where(DueNotice.id == reping.id).values(note="done:o1,o2"))
     with h.db.session() as session:
-        due.add_reached(session, notice_id=reping.id, key="o3")
-        due.add_reached(session, notice_id=reping.id, key="o4")
+        leases.add_reached(session, notice_id=reping.id, key="o3")
+        leases.add_reached(session, notice_id=reping.id, key="o4")
     with h.db.session() as session:
-        assert due.reached(session, notice_id=reping.id) == {"o1", "o2", "o3", "o4"}
+        assert leases.reached(session, notice_id=reping.id) == {"o1", "o2", "o3", "o4"}

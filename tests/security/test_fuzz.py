@@ -22,24 +22,34 @@ import itertools
 import json
 import os
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
-from hypothesis import HealthCheck, assume, event, example, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import selectinload
 
 from bot import clock
 from bot.errors import InvalidInput
-from bot.services import dates, directory
+from bot.services import dates, directory, directory_csv, people
 from bot.services.fields import storable
-from bot.services.requests import DURATIONS, Prefill, parse_prefill
+from bot.services.prefill import Prefill, parse_prefill
+from bot.services.requests import DURATIONS
+from bot.services.skills import MAX_SKILLS_PER_EXPERT, normalize_skill, parse_skill_list
 from bot.slack.blocks import brief as brief_ui
 from bot.slack.blocks import forms, notices, request_modal
 from bot.slack.ids import Action, Field, View
 from bot.slack.payloads import request_modal_metadata
-from models import BriefEdit, FollowUp, Offer, Person, Request, RequestKind, RequestStatus
+from models import (
+    BriefEdit,
+    FollowUp,
+    Offer,
+    Person,
+    Request,
+    RequestKind,
+    RequestStatus,
+)
 from tests.fakes import signing
 from tests.harness import ADMIN, AE, TEAM, Harness
 
@@ -190,13 +200,13 @@ def test_parse_skill_list_raises_only_invalid_input(text):
     """RELIABILITY 15: a skill list is either clean (normalized names, real levels, at most 30) or
     InvalidInput whose message never echoes mrkdwn that could ping."""
     try:
-        skills = directory.parse_skill_list(text)
+        skills = parse_skill_list(text)
     except InvalidInput as exc:
         assert "<!" not in str(exc) and "<@" not in str(exc)
         return
-    assert 1 <= len(skills) <= directory.MAX_SKILLS_PER_EXPERT
+    assert 1 <= len(skills) <= MAX_SKILLS_PER_EXPERT
     for name, level in skills:
-        assert name == directory.normalize_skill(name)
+        assert name == normalize_skill(name)
         assert level in directory.SkillLevel
 
 
@@ -208,7 +218,7 @@ def test_parse_directory_csv_never_raises_on_junk(raw):
     """RELIABILITY 14/15: any file content, as `presales-bot directory import` reads it (text mode:
     universal newlines), gives a report; every problem names a line of the file."""
     raw = raw.replace("\r\n", "\n").replace("\r", "\n")
-    report = directory.parse_directory_csv(raw)
+    report = directory_csv.parse_directory_csv(raw)
     lines = raw.count("\n") + 1
     for error in report.errors:
         match = re.match(r"line (\d+): ", error)
@@ -230,7 +240,7 @@ def test_dates_at_the_edge_of_the_calendar_are_invalid_input(text, tz):
 
 @pytest.mark.db_agnostic
 def test_csv_with_a_bare_carriage_return_is_reported_not_raised():
-    report = directory.parse_directory_csv("user,skills\nU0KATE,kubernetes\rsecurity\n")
+    report = directory_csv.parse_directory_csv("user,skills\nU0KATE,kubernetes\rsecurity\n")
     assert report.rows or report.errors
 
 
@@ -267,7 +277,7 @@ def test_parse_directory_csv_reports_exactly_the_bad_lines(rows, blank_every):
         writer.writerow(cells)
         line += 1
         (good_lines if kind == "good" else bad_lines).add(line)
-    report = directory.parse_directory_csv(out.getvalue())
+    report = directory_csv.parse_directory_csv(out.getvalue())
     reported = {int(re.match(r"line (\d+): ", e).group(1)) for e in report.errors}
     assert reported == bad_lines, (report.errors, out.getvalue())
     assert {row.line for row in report.rows} == good_lines
@@ -525,7 +535,7 @@ def test_skills_modal_submissions(h, world, submitted):
 
     def current():
         with h.db.read() as s:
-            person = directory.get_person(s, team_id=TEAM, user_id=E1)
+            person = people.get_person(s, team_id=TEAM, user_id=E1)
             return sorted((es.skill.name, es.level) for es in person.skills), person.max_concurrent
 
     before = current()
@@ -542,7 +552,7 @@ def test_skills_modal_submissions(h, world, submitted):
         assert answer.get("response_action") is None, answer
         # the app drops NUL at the payload boundary (fields.storable); the oracle does the same
         expected = sorted((name, level.value) for name, level in
-                          directory.parse_skill_list(storable(fields[Field.EXPERT_SKILLS]["value"])))
+                          parse_skill_list(storable(fields[Field.EXPERT_SKILLS]["value"])))
         assert current() == (expected, int(fields[Field.CAPACITY]["value"].strip()))
 
 
@@ -618,12 +628,12 @@ DONE = ("is in the expert directory", "is no longer in the expert directory", "i
 
 def _snapshot(h: Harness):
     with h.db.read() as s:
-        people = sorted((p.team_id, p.slack_user_id, p.is_manager, p.is_expert, p.away_until, p.max_concurrent,
+        persons = sorted((p.team_id, p.slack_user_id, p.is_manager, p.is_expert, p.away_until, p.max_concurrent,
                          tuple(sorted(es.skill.name for es in p.skills)))
                         for p in s.scalars(select(Person).options(selectinload(Person.skills))))
-        people = [p for p in people if p[2:] != (False, False, None, 3, ())]
+        persons = [p for p in persons if p[2:] != (False, False, None, 3, ())]
         requests = sorted((r.id, r.status, r.meeting_at, r.needed_by) for r in s.scalars(select(Request)))
-    return people, requests
+    return persons, requests
 
 
 @HTTP
@@ -658,7 +668,7 @@ def test_digit_strings_int_cannot_read_are_refused_inline(h, world, surface, dig
     """RELIABILITY 14: a "number" that passes str.isdigit() but that int() cannot read is a
     validation error next to its field (or a reported CSV line) — not "Something went wrong"."""
     if surface == "directory_csv":
-        report = directory.parse_directory_csv(f"user,skills,max_concurrent\nU0KATE,kubernetes,{digits}\n")
+        report = directory_csv.parse_directory_csv(f"user,skills,max_concurrent\nU0KATE,kubernetes,{digits}\n")
         assert report.errors and report.errors[0].startswith("line 2: ")
         return
     if surface == "skills_modal":

@@ -38,7 +38,11 @@ import pytest
 from sqlalchemy import select
 
 from bot import clock
-from bot.services import briefs, directory
+from bot.flows import lifecycle
+from bot.services import briefs
+from bot.services import people
+from bot.services.people import DEFAULT_CAPACITY
+from bot.services.skills import existing_skills
 from bot.services import requests as requests_service
 from bot.slack.blocks import brief as brief_ui
 from bot.slack.blocks import request_modal
@@ -101,7 +105,7 @@ def build_world(h: Harness, state: str) -> World:
     h.expert(E1, "kubernetes:expert")
     h.expert(E2, "security:expert")
     with h.db.session() as session:
-        directory.set_manager(session, team_id=TEAM, actor_user_id=ADMIN, user_id=MANAGER, admins=frozenset({ADMIN}),
+        people.set_manager(session, team_id=TEAM, actor_user_id=ADMIN, user_id=MANAGER, admins=frozenset({ADMIN}),
                               grant=True, now=clock.now())
     request = _create_request(h)
     assert request.account == ACCOUNT and request.status == RequestStatus.OPEN
@@ -128,11 +132,11 @@ def _create_request(h: Harness) -> Request:
     values = h.request_values(account=ACCOUNT, description=DESCRIPTION, brief={"problem": PROBLEM})
     with h.db.session() as session:
         draft = requests_service.validate(request_modal.read(values), now=now, max_lead=h.settings.max_lead,
-                                          known_skills=directory.existing_skills(session, ["kubernetes"]))
+                                          known_skills=existing_skills(session, ["kubernetes"]))
         clean = briefs.validate(brief_ui.read(values), meeting_at=draft.meeting_at, tz=None, now=now)
         created = requests_service.create(session, team_id=TEAM, requester_user_id=AE, channel_id="C0DEAL",
                                           draft=draft, source_key=None, policy=h.deps.policy, now=now, brief=clean)
-    h.deps.flows.after_create(created.request.id)
+    lifecycle.after_create(h.deps, created.request.id)
     h.drain()
     return h.last_request()
 
@@ -151,7 +155,7 @@ def state_of(h: Harness, team: str) -> dict:
         for pid, user, *row in s.execute(select(Person.id, Person.slack_user_id, Person.is_manager, Person.is_expert,
                                                 Person.away_until, Person.max_concurrent).where(Person.team_id == team)):
             row = (*row, tuple(sorted(skills.get(pid, ()))))
-            if row != (False, False, None, directory.DEFAULT_CAPACITY, ()):  # first sight creates a bare row
+            if row != (False, False, None, DEFAULT_CAPACITY, ()):  # first sight creates a bare row
                 people[user] = tuple(row)
         requests = [tuple(r) for r in s.execute(
             select(Request.id, Request.status, Request.meeting_at, Request.needed_by, Request.claimed_by_id,
@@ -222,7 +226,7 @@ class Ctx:
 
     def person(self, user_id: str) -> Person | None:
         with self.h.db.read() as s:
-            return directory.get_person(s, team_id=self.team, user_id=user_id)
+            return people.get_person(s, team_id=self.team, user_id=user_id)
 
     def request(self) -> Request:
         with self.h.db.read() as s:
@@ -271,7 +275,7 @@ def set_away_everywhere(ctx: Ctx) -> None:
     """For `back`: the person is away in their own workspace and (same id) in this one."""
     with ctx.h.db.session() as s:
         for team in {ctx.team, TEAM}:
-            directory.set_away(s, team_id=team, user_id=ctx.user, until=clock.now() + timedelta(days=5),
+            people.set_away(s, team_id=team, user_id=ctx.user, until=clock.now() + timedelta(days=5),
                                now=clock.now())
 
 
@@ -486,7 +490,7 @@ def _other_workspace_request(h: Harness) -> tuple[int, int]:
     it: (request id, notice id)."""
     now = clock.now()
     with h.db.session() as s:
-        requester = directory.ensure_person(s, team_id=OTHER_TEAM, user_id=E1, now=now)  # same id as our E1
+        requester = people.ensure_person(s, team_id=OTHER_TEAM, user_id=E1, now=now)  # same id as our E1
         request = Request(team_id=OTHER_TEAM, requester_id=requester.id, channel_id="C0THEIRS", kind="demo",
                           account="Their Secret Prospect", description="Their confidential pipeline notes",
                           urgency="normal", status=RequestStatus.CLAIMED.value, claimed_by_id=requester.id,

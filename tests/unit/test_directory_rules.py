@@ -1,7 +1,8 @@
 import pytest
 
 from bot.errors import InvalidInput
-from bot.services.directory import normalize_skill, parse_directory_csv, parse_skill_list
+from bot.services.skills import normalize_skill, parse_skill_list
+from bot.services.directory_csv import parse_directory_csv
 from models import SkillLevel
 
 # Pure functions: no database (the PostgreSQL pass skips this module).

@@ -2,7 +2,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from bot.services.requests import Prefill
+from bot.services.prefill import Prefill
 from bot.slack.blocks.request_modal import build, build_view
 
 # Pure functions: no database (the PostgreSQL pass skips this module).

@@ -3,7 +3,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from bot.errors import InvalidInput
-from bot.services.requests import Draft, parse_prefill, validate
+from bot.services.requests import Draft, validate
+from bot.services.prefill import parse_prefill
 
 # Pure functions: no database (the PostgreSQL pass skips this module).
 pytestmark = pytest.mark.db_agnostic

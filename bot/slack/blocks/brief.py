@@ -28,7 +28,7 @@ SUMMARY_CHARS = 280
 VIEW_CHUNK = 2900
 
 
-def _text_input(block: BlockId, label: str, hint: str, initial: str | None, *, optional: bool, multiline: bool = True,
+def _text_input(block: Field, label: str, hint: str, initial: str | None, *, optional: bool, multiline: bool = True,
                 placeholder: str | None = None) -> InputBlock:
     return InputBlock(
         block_id=block,

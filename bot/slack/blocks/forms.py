@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_sdk.models.blocks import ContextBlock, InputBlock, NumberInputElement, PlainTextInputElement
 from slack_sdk.models.views import View
 
-from bot.services.directory import MAX_CAPACITY
+from bot.services.people import MAX_CAPACITY
 from bot.slack.blocks.common import md, plain
 from bot.slack.ids import Field, View as ViewId
 

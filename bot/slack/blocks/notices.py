@@ -143,7 +143,7 @@ def outcome_modal(request: Request, *, private_metadata: str) -> View:
 
 
 def hours_modal(request: Request, *, private_metadata: str) -> View:
-    def number(block: BlockId, label: str) -> InputBlock:
+    def number(block: Field, label: str) -> InputBlock:
         return InputBlock(block_id=block, label=plain(label),
                           element=NumberInputElement(action_id="value", is_decimal_allowed=True, min_value="0",
                                                      max_value="200"))

@@ -19,7 +19,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.services.requests import DESCRIPTION_MAX, DURATIONS, DEFAULT_DURATION, Draft, Prefill
+from bot.services.requests import DESCRIPTION_MAX, DURATIONS, DEFAULT_DURATION, Draft
+from bot.services.prefill import Prefill
 from bot.slack.blocks import brief as brief_ui
 from bot.slack.blocks.common import md, plain
 from bot.slack.ids import Action, Field, View as ViewId

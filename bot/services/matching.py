@@ -1,0 +1,142 @@
+"""Matching a request to the experts who should hear about it, and who may claim it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Iterable, Sequence
+
+from sqlalchemy import and_, case, func, not_, or_, select
+from sqlalchemy.orm import Session
+
+from bot.services.sql import elapsed_ms
+from models import ExpertSkill, Offer, Person, Request, RequestStatus, SkillLevel
+
+SPEED_WINDOW = timedelta(days=90)
+# A claimed request keeps counting as load until its time has passed by this much.
+LOAD_GRACE = timedelta(hours=12)
+
+
+def load_subquery(now: datetime):
+    """Open claims per expert: claimed requests whose time has not passed."""
+    when = func.coalesce(Request.meeting_at, Request.needed_by)
+    return (
+        select(Request.claimed_by_id.label("person_id"), func.count().label("load"))
+        .where(
+            Request.status == RequestStatus.CLAIMED.value,
+            or_(when.is_(None), when >= now - LOAD_GRACE),
+        )
+        .group_by(Request.claimed_by_id)
+        .subquery("load")
+    )
+
+
+def load_of(session: Session, *, person_id: int, now: datetime) -> int:
+    load = load_subquery(now)
+    return int(session.scalar(select(load.c.load).where(load.c.person_id == person_id)) or 0)
+
+
+@dataclass
+class Match:
+    person: Person
+    matched: int
+    weight: int
+    load: int
+    speed_ms: float | None
+
+
+def match_experts(
+    session: Session,
+    *,
+    request: Request,
+    now: datetime,
+    limit: int | None = None,
+    exclude_person_ids: Iterable[int] = (),
+    skill_ids: Sequence[int] | None = None,
+) -> list[Match]:
+    """Experts for ``request``: at least one requested skill, active, not away at the request's
+    time, below capacity; ranked by skills matched (and their levels), then load, then
+    recent response speed. The requester is never matched."""
+    skill_ids = list(skill_ids) if skill_ids is not None else [s.id for s in request.skills]
+    if not skill_ids:
+        return []
+    at = request.when or now
+    level_weight = case(
+        (ExpertSkill.level == SkillLevel.EXPERT.value, 3),
+        (ExpertSkill.level == SkillLevel.PROFICIENT.value, 2),
+        else_=1,
+    )
+    matched = (
+        select(
+            ExpertSkill.person_id.label("person_id"),
+            func.count().label("matched"),
+            func.sum(level_weight).label("weight"),
+        )
+        .where(ExpertSkill.skill_id.in_(skill_ids))
+        .group_by(ExpertSkill.person_id)
+        .subquery("matched")
+    )
+    load = load_subquery(now)
+    speed = (
+        select(Offer.expert_id.label("person_id"), func.avg(elapsed_ms(Offer.responded_at, Offer.sent_at)).label("speed"))
+        .where(Offer.sent_at >= now - SPEED_WINDOW, Offer.responded_at.is_not(None), Offer.sent_at.is_not(None))
+        .group_by(Offer.expert_id)
+        .subquery("speed")
+    )
+    load_col = func.coalesce(load.c.load, 0)
+    stmt = (
+        select(Person, matched.c.matched, matched.c.weight, load_col, speed.c.speed)
+        .join(matched, matched.c.person_id == Person.id)
+        .outerjoin(load, load.c.person_id == Person.id)
+        .outerjoin(speed, speed.c.person_id == Person.id)
+        .where(
+            Person.team_id == request.team_id,
+            Person.is_expert.is_(True),
+            Person.id != request.requester_id,
+            load_col < Person.max_concurrent,
+            not_(
+                and_(
+                    Person.away_until.is_not(None),
+                    Person.away_until > at,
+                    or_(Person.away_from.is_(None), Person.away_from <= at),
+                )
+            ),
+        )
+        .order_by(
+            matched.c.matched.desc(),
+            matched.c.weight.desc(),
+            load_col.asc(),
+            speed.c.speed.is_(None),
+            speed.c.speed.asc(),
+            Person.id.asc(),
+        )
+    )
+    excluded = list(exclude_person_ids)
+    if excluded:
+        stmt = stmt.where(Person.id.not_in(excluded))
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [
+        Match(person=p, matched=int(m), weight=int(w), load=int(l), speed_ms=float(s) if s is not None else None)
+        for p, m, w, l, s in session.execute(stmt).all()
+    ]
+
+
+def was_offered(session: Session, *, request: Request, person: Person) -> bool:
+    return session.execute(
+        select(Offer.id).where(Offer.request_id == request.id, Offer.expert_id == person.id)
+    ).first() is not None
+
+
+def is_eligible(session: Session, *, request: Request, person: Person) -> bool:
+    """May this person claim the request: an active expert of this workspace (not the requester)
+    who was offered it, or who has one of its skills (claiming from the experts channel).
+    Someone removed from the directory can no longer claim what they were once offered."""
+    if request.synthetic:  # a self-test: the person it was sent to, whoever they are
+        return person.team_id == request.team_id and was_offered(session, request=request, person=person)
+    if person.team_id != request.team_id or person.id == request.requester_id or not person.is_expert:
+        return False
+    if was_offered(session, request=request, person=person):
+        return True
+    wanted = {s.id for s in request.skills}
+    return any(es.skill_id in wanted for es in person.skills)

@@ -21,8 +21,10 @@ run: $(STAMP)
 	$(BIN)/presales-bot db upgrade
 	$(BIN)/presales-bot serve
 
-# One pytest worker per core (pytest-xdist); PYTEST_ARGS adds options, e.g. PYTEST_ARGS='-n 0 -x'.
+# The import layers first (lint-imports, under a second), then one pytest worker per core
+# (pytest-xdist); PYTEST_ARGS adds options, e.g. PYTEST_ARGS='-n 0 -x'.
 test: $(STAMP)
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 # The deployment shape on this machine: 2 web (gunicorn, Procfile line) + 2 schedulers + PostgreSQL

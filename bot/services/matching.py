@@ -45,6 +45,43 @@ class Match:
     speed_ms: float | None
 
 
+def _skills_matched(skill_ids: Sequence[int]):
+    """Per expert: how many of the skills they have, and those skills weighed by level."""
+    level_weight = case(
+        (ExpertSkill.level == SkillLevel.EXPERT.value, 3),
+        (ExpertSkill.level == SkillLevel.PROFICIENT.value, 2),
+        else_=1,
+    )
+    return (
+        select(
+            ExpertSkill.person_id.label("person_id"),
+            func.count().label("matched"),
+            func.sum(level_weight).label("weight"),
+        )
+        .where(ExpertSkill.skill_id.in_(skill_ids))
+        .group_by(ExpertSkill.person_id)
+        .subquery("matched")
+    )
+
+
+def _recent_speed(now: datetime):
+    """Per expert: their average time to respond over SPEED_WINDOW."""
+    return (
+        select(Offer.expert_id.label("person_id"), func.avg(elapsed_ms(Offer.responded_at, Offer.sent_at)).label("speed"))
+        .where(Offer.sent_at >= now - SPEED_WINDOW, Offer.responded_at.is_not(None), Offer.sent_at.is_not(None))
+        .group_by(Offer.expert_id)
+        .subquery("speed")
+    )
+
+
+def _away_at(at: datetime):
+    return and_(
+        Person.away_until.is_not(None),
+        Person.away_until > at,
+        or_(Person.away_from.is_(None), Person.away_from <= at),
+    )
+
+
 def match_experts(
     session: Session,
     *,
@@ -60,29 +97,7 @@ def match_experts(
     skill_ids = list(skill_ids) if skill_ids is not None else [s.id for s in request.skills]
     if not skill_ids:
         return []
-    at = request.when or now
-    level_weight = case(
-        (ExpertSkill.level == SkillLevel.EXPERT.value, 3),
-        (ExpertSkill.level == SkillLevel.PROFICIENT.value, 2),
-        else_=1,
-    )
-    matched = (
-        select(
-            ExpertSkill.person_id.label("person_id"),
-            func.count().label("matched"),
-            func.sum(level_weight).label("weight"),
-        )
-        .where(ExpertSkill.skill_id.in_(skill_ids))
-        .group_by(ExpertSkill.person_id)
-        .subquery("matched")
-    )
-    load = load_subquery(now)
-    speed = (
-        select(Offer.expert_id.label("person_id"), func.avg(elapsed_ms(Offer.responded_at, Offer.sent_at)).label("speed"))
-        .where(Offer.sent_at >= now - SPEED_WINDOW, Offer.responded_at.is_not(None), Offer.sent_at.is_not(None))
-        .group_by(Offer.expert_id)
-        .subquery("speed")
-    )
+    matched, load, speed = _skills_matched(skill_ids), load_subquery(now), _recent_speed(now)
     load_col = func.coalesce(load.c.load, 0)
     stmt = (
         select(Person, matched.c.matched, matched.c.weight, load_col, speed.c.speed)
@@ -94,22 +109,10 @@ def match_experts(
             Person.is_expert.is_(True),
             Person.id != request.requester_id,
             load_col < Person.max_concurrent,
-            not_(
-                and_(
-                    Person.away_until.is_not(None),
-                    Person.away_until > at,
-                    or_(Person.away_from.is_(None), Person.away_from <= at),
-                )
-            ),
+            not_(_away_at(request.when or now)),
         )
-        .order_by(
-            matched.c.matched.desc(),
-            matched.c.weight.desc(),
-            load_col.asc(),
-            speed.c.speed.is_(None),
-            speed.c.speed.asc(),
-            Person.id.asc(),
-        )
+        .order_by(matched.c.matched.desc(), matched.c.weight.desc(), load_col.asc(),
+                  speed.c.speed.is_(None), speed.c.speed.asc(), Person.id.asc())
     )
     excluded = list(exclude_person_ids)
     if excluded:

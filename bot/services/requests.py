@@ -52,14 +52,9 @@ class Draft:
     crm_url: str | None = None
 
 
-def validate(draft: Draft, *, now: datetime, max_lead: timedelta, known_skills: set[str] | None = None) -> Draft:
-    """Check a draft; return a cleaned copy or raise InvalidInput with one message per block."""
-    errors: dict[str, str] = {}
-    kinds = {k.value for k in RequestKind}
-    if draft.kind not in kinds:
-        errors[Field.KIND] = "Pick what kind of help you need."
+def _valid_skills(names: list[str], known_skills: set[str] | None, errors: dict) -> list[str]:
     skills = []
-    for name in draft.skills:
+    for name in names:
         try:
             skills.append(normalize_skill(name))
         except InvalidInput as exc:
@@ -73,6 +68,39 @@ def validate(draft: Draft, *, now: datetime, max_lead: timedelta, known_skills: 
         unknown = [s for s in skills if s not in known_skills]
         if unknown:
             errors[Field.SKILLS] = f"No expert lists '{unknown[0]}'. Pick skills from the list."
+    return skills
+
+
+def _valid_times(draft: Draft, *, now: datetime, max_lead: timedelta,
+                 errors: dict) -> tuple[datetime | None, int | None, datetime | None]:
+    """(meeting_at, duration, needed_by): a meeting for the types that have one, else a deadline."""
+    meeting_at, needed_by, duration = draft.meeting_at, draft.needed_by, draft.duration_min
+    if draft.kind not in {k.value for k in RequestKind}:
+        return meeting_at, duration, needed_by
+    if RequestKind(draft.kind).has_meeting:
+        if meeting_at is None:
+            errors[Field.MEETING_AT] = "When does the meeting start?"
+        elif problem := _time_problem(meeting_at, now=now, max_lead=max_lead, what="The meeting"):
+            errors[Field.MEETING_AT] = problem
+        if duration is None:
+            duration = DEFAULT_DURATION
+        elif duration not in DURATIONS:
+            errors[Field.DURATION] = "Pick a duration from the list."
+        return meeting_at, duration, None
+    moment = needed_by or meeting_at
+    if moment is None:
+        errors[Field.NEEDED_BY] = "By when do you need it?"
+    elif problem := _time_problem(moment, now=now, max_lead=max_lead, what="The deadline"):
+        errors[Field.NEEDED_BY] = problem
+    return None, None, moment
+
+
+def validate(draft: Draft, *, now: datetime, max_lead: timedelta, known_skills: set[str] | None = None) -> Draft:
+    """Check a draft; return a cleaned copy or raise InvalidInput with one message per block."""
+    errors: dict[str, str] = {}
+    if draft.kind not in {k.value for k in RequestKind}:
+        errors[Field.KIND] = "Pick what kind of help you need."
+    skills = _valid_skills(draft.skills, known_skills, errors)
     account = (draft.account or "").strip()
     if not account:
         errors[Field.ACCOUNT] = "Name the account or opportunity."
@@ -89,42 +117,11 @@ def validate(draft: Draft, *, now: datetime, max_lead: timedelta, known_skills: 
     urgency = draft.urgency if draft.urgency in {u.value for u in Urgency} else None
     if urgency is None:
         errors[Field.URGENCY] = "Pick normal or urgent."
-    meeting_at, needed_by, duration = draft.meeting_at, draft.needed_by, draft.duration_min
-    needs_meeting = draft.kind in kinds and RequestKind(draft.kind).has_meeting
-    if needs_meeting:
-        if meeting_at is None:
-            errors[Field.MEETING_AT] = "When does the meeting start?"
-        else:
-            problem = _time_problem(meeting_at, now=now, max_lead=max_lead, what="The meeting")
-            if problem:
-                errors[Field.MEETING_AT] = problem
-        if duration is None:
-            duration = DEFAULT_DURATION
-        elif duration not in DURATIONS:
-            errors[Field.DURATION] = "Pick a duration from the list."
-        needed_by = None
-    elif draft.kind in kinds:
-        moment = needed_by or meeting_at
-        if moment is None:
-            errors[Field.NEEDED_BY] = "By when do you need it?"
-        else:
-            problem = _time_problem(moment, now=now, max_lead=max_lead, what="The deadline")
-            if problem:
-                errors[Field.NEEDED_BY] = problem
-        needed_by, meeting_at, duration = moment, None, None
+    meeting_at, duration, needed_by = _valid_times(draft, now=now, max_lead=max_lead, errors=errors)
     if errors:
         raise InvalidInput(fields={str(k): v for k, v in errors.items()})
-    return Draft(
-        kind=draft.kind,
-        skills=skills,
-        account=account,
-        meeting_at=meeting_at,
-        duration_min=duration,
-        needed_by=needed_by,
-        urgency=urgency or Urgency.NORMAL.value,
-        description=description,
-        crm_url=crm,
-    )
+    return Draft(kind=draft.kind, skills=skills, account=account, meeting_at=meeting_at, duration_min=duration,
+                 needed_by=needed_by, urgency=urgency or Urgency.NORMAL.value, description=description, crm_url=crm)
 
 
 def _time_problem(moment: datetime, *, now: datetime, max_lead: timedelta, what: str) -> str | None:

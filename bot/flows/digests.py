@@ -113,8 +113,8 @@ def send_weekly_digests(deps: Deps) -> int:
     not one SQL digest and one matplotlib chart each). Each row is reserved just before its
     own send, so a long run never holds rows another scheduler could take over."""
     now = clock.now()
-    with deps.db.read() as session:
-        readers = digest_runs.managers(session, admins=deps.settings.admins)
+    with deps.db.session() as session:
+        readers = digest_runs.managers(session, admins=deps.settings.admins, now=now)
     if not readers:
         return 0
     zones = refresh_profiles(deps, readers, parallel=True)

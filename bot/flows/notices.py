@@ -16,9 +16,11 @@ from typing import Callable
 
 from bot import clock, metrics
 from bot.deps import Deps
-from bot.flows import offers
+from bot.flows import offers, status
+from bot.flows.people import refresh_profiles
 from bot.flows.homes import refresh_homes
-from bot.services import briefs, due, leases, people
+from bot.services import briefs, due, history, leases, people
+from bot.services.history import NO_MANAGER
 from bot.services import offers as offers_service
 from bot.services import requests as requests_service
 from bot.slack.blocks import notices as notice_ui
@@ -261,10 +263,17 @@ def send_escalate(deps: Deps, notice: DueNotice) -> Sent:
     request, _ = _current(deps, notice)
     if request.status != RequestStatus.OPEN.value:
         return f"request is {request.status}"
-    with deps.db.read() as session:
+    with deps.db.session() as session:
         asked = offers_service.offers_of(session, request_id=request.id)
         managers = people.by_ids(session, due.manager_ids(session, team_id=request.team_id,
-                                                          admins=deps.settings.admins))
+                                                          admins=deps.settings.admins, now=clock.now()))
+        if not managers:
+            history.log_event(session, request_id=request.id, actor_id=None, kind=NO_MANAGER, now=clock.now())
+    if not managers:
+        log.warning("request %s: escalation reaches no manager (no manager role and no PRESALES_ADMINS); "
+                    "only the AE is told", request.id)
+        status.refresh_status(deps, request.id)
+    refresh_profiles(deps, managers)  # their timezones, for an admin seen here the first time
     notified = sum(1 for o in asked if o.sent_at)
     declined = sum(1 for o in asked if o.response == Response.DECLINE.value)
 

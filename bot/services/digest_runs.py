@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import clock
+from bot.services import people
 from bot.services.digest import Week, week_of
 from models import Digest, Person
 
@@ -61,8 +62,12 @@ def mark(session: Session, *, digest_id: int, sent: bool, now: datetime, channel
     )
 
 
-def managers(session: Session, *, admins: frozenset[str]) -> list[Person]:
-    """Everyone who gets the digest: managers, and the admins (every workspace we know)."""
+def managers(session: Session, *, admins: frozenset[str], now: datetime) -> list[Person]:
+    """Everyone who gets the digest: managers, and the admins (in every workspace we know; their
+    people rows are made on this first need)."""
+    if admins:
+        for team_id in session.scalars(select(Person.team_id).distinct()).all():
+            people.ensure_admins(session, team_id=team_id, admins=admins, now=now)
     return list(session.scalars(
         select(Person).where(or_(Person.is_manager.is_(True), Person.slack_user_id.in_(sorted(admins) or [""])))
         .order_by(Person.id)

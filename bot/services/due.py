@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from bot import clock
 from bot.errors import Conflict, NotAllowed, NotFound
+from bot.services import people
 from models import Brief, DueNotice, FollowUp, NoticeKind, NoticeState, Person, Request, RequestStatus
 
 BROADCAST_CHECK_AFTER = timedelta(minutes=2)
@@ -167,13 +168,13 @@ class Synced:
     cancelled: int = 0
 
 
-def manager_ids(session: Session, *, team_id: str, admins: frozenset[str]) -> list[int]:
-    """Managers of the workspace; the admins when nobody has the role yet."""
+def manager_ids(session: Session, *, team_id: str, admins: frozenset[str], now: datetime) -> list[int]:
+    """Managers of the workspace; the admins when nobody has the role yet (their people rows are
+    made on this first need: an admin who never used the bot is still reached)."""
     ids = list(session.scalars(select(Person.id).where(Person.team_id == team_id, Person.is_manager.is_(True))))
     if ids or not admins:
         return ids
-    return list(session.scalars(select(Person.id).where(Person.team_id == team_id,
-                                                        Person.slack_user_id.in_(sorted(admins)))))
+    return [p.id for p in people.ensure_admins(session, team_id=team_id, admins=admins, now=now)]
 
 
 def sync(session: Session, *, request: Request, policy: Policy, now: datetime,
@@ -188,7 +189,7 @@ def sync(session: Session, *, request: Request, policy: Policy, now: datetime,
         existing = list(session.scalars(select(DueNotice).where(DueNotice.request_id == request.id)))
     else:
         has_brief, existing = new_with_brief, []
-    managers = manager_ids(session, team_id=request.team_id, admins=policy.admins) if request.needs_brief else []
+    managers = manager_ids(session, team_id=request.team_id, admins=policy.admins, now=now) if request.needs_brief else []
     ae_tz = request.requester.tz or policy.default_tz
     wanted = {p.key: p for p in plan(request, policy=policy, has_brief=has_brief, manager_ids=managers, ae_tz=ae_tz)}
     result = Synced()

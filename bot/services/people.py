@@ -66,6 +66,14 @@ def ensure_person(session: Session, *, team_id: str, user_id: str, now: datetime
         return person
 
 
+def ensure_admins(session: Session, *, team_id: str, admins: frozenset[str], now: datetime) -> list[Person]:
+    """The people rows of the admins (PRESALES_ADMINS) in ``team_id``, created on first need, so
+    an escalation, a no-match alert or a digest meant for them reaches them even if they never
+    used the bot (their profile is read from users.info when they are next rendered for)."""
+    return [ensure_person(session, team_id=team_id, user_id=user_id, now=now, with_skills=False)
+            for user_id in sorted(admins)]
+
+
 def update_profile(
     session: Session, *, person_id: int, tz: str | None, name: str | None, email: str | None, now: datetime
 ) -> None:

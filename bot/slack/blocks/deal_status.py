@@ -24,6 +24,7 @@ class Progress:
     matched: bool = True
     brief: Brief | None = None
     brief_due: datetime | None = None
+    no_manager: bool = False  # escalation found no manager and no admin to tell
 
 
 def headline(request: Request, progress: Progress) -> str:
@@ -67,6 +68,13 @@ def last_minute_line(request: Request) -> str | None:
             "asking 48 h or more ahead gets better demos. (Counted in the managers' digest.)")
 
 
+def no_manager_line(request: Request, progress: Progress) -> str | None:
+    if not progress.no_manager or request.status != RequestStatus.OPEN.value:
+        return None
+    return ("⚠️ *No manager to escalate to*: nobody has the manager role and no admin is configured "
+            "(PRESALES_ADMINS). An admin can run `/presales manager add @someone`.")
+
+
 def render(request: Request, progress: Progress, requester_tz: str | None) -> tuple[str, list[dict]]:
     line = headline(request, progress)
     blocks: list[Block] = [
@@ -84,7 +92,7 @@ def render(request: Request, progress: Progress, requester_tz: str | None) -> tu
             ]
         ),
     ]
-    for extra in (brief_line(request, progress), last_minute_line(request)):
+    for extra in (brief_line(request, progress), last_minute_line(request), no_manager_line(request, progress)):
         if extra:
             blocks.append(context(extra))
     live = request.status in (RequestStatus.HELD.value, RequestStatus.OPEN.value, RequestStatus.CLAIMED.value)

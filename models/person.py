@@ -37,6 +37,17 @@ class Person(Base):
     max_concurrent: Mapped[int] = mapped_column(Integer, default=3)
     away_from: Mapped[datetime | None]
     away_until: Mapped[datetime | None]
+    # working days ("12345": ISO weekdays) and hours (minutes after local midnight); None: the default
+    work_days: Mapped[str | None] = mapped_column(String(7))
+    work_start: Mapped[int | None] = mapped_column(Integer)
+    work_end: Mapped[int | None] = mapped_column(Integer)
+    # from Slack: a status that reads as out of office (until its expiration), Do Not Disturb
+    out_of_office: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    ooo_until: Mapped[datetime | None]  # None with out_of_office: until the status is cleared
+    status_text: Mapped[str | None] = mapped_column(String(100))
+    status_emoji: Mapped[str | None] = mapped_column(String(64))
+    dnd_until: Mapped[datetime | None]  # Do Not Disturb (or a snooze) is on until then
+    availability_checked_at: Mapped[datetime | None]
     home_seen_at: Mapped[datetime | None]  # last app_home_opened: whose Home to refresh
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -50,6 +61,13 @@ class Person(Base):
             return False
         start = self.away_from
         return (start is None or start <= moment) and moment < self.away_until
+
+    def is_out_of_office_at(self, moment: datetime) -> bool:
+        """Their Slack status says out of office at ``moment`` (until it expires or is cleared)."""
+        return bool(self.out_of_office) and (self.ooo_until is None or moment < self.ooo_until)
+
+    def in_dnd_at(self, moment: datetime) -> bool:
+        return self.dnd_until is not None and moment < self.dnd_until
 
 
 class Skill(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base
@@ -150,6 +150,12 @@ class Offer(Base):
     response: Mapped[str | None] = mapped_column(String(16))
     decline_reason: Mapped[str | None] = mapped_column(String(500))
     claimed_at: Mapped[datetime | None]  # this expert won the claim (also after first declining)
+    # time to respond, recorded with the first response: wall clock, and working time (the
+    # part of it inside the expert's working hours, in their timezone)
+    response_ms: Mapped[int | None] = mapped_column(BigInteger)
+    response_work_ms: Mapped[int | None] = mapped_column(BigInteger)
+    # reached the expert while their Slack status said out of office: not counted against them
+    excused: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     request: Mapped[Request] = relationship(lazy="joined")
     expert: Mapped[Person] = relationship(lazy="joined")

@@ -77,6 +77,27 @@ def local_midnight(day: date, tz_name: str | None) -> datetime:
     return datetime.combine(day, time(0), zone(tz_name)).astimezone(UTC)
 
 
+def from_slack_ts(ts: object) -> datetime | None:
+    """Slack's own time of a message or a click ("1700000000.123456", a ``ts`` or ``action_ts``) as
+    an aware UTC datetime; None if it is not one."""
+    try:
+        seconds = float(str(ts))
+    except (TypeError, ValueError):
+        return None
+    if not 0 < seconds < 32503680000:  # before the year 3000
+        return None
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def slack_time(ts: object, *, now: datetime, skew: timedelta = timedelta(minutes=5)) -> datetime:
+    """Slack's time for an event we are handling now: trusted within ``skew`` of our clock
+    (a replayed or skewed value falls back to ``now``; signatures are valid for 5 minutes)."""
+    moment = from_slack_ts(ts)
+    if moment is None or not now - skew <= moment <= now + timedelta(seconds=60):
+        return now
+    return min(moment, now)
+
+
 def _crontab(cron: str, tz: str | None):
     # APScheduler owns the crontab semantics the scheduler runs by; imported on first use.
     from apscheduler.triggers.cron import CronTrigger

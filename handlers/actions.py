@@ -17,6 +17,7 @@ from bot.slack.blocks import forms, notices, replies, request_modal
 from bot.slack.ids import Action
 from bot.slack.payloads import (
     Caller,
+    action_ts,
     parse_request_value,
     request_metadata,
     request_modal_metadata,
@@ -52,6 +53,15 @@ def _action_id(body: dict) -> str:
     return str(actions[0].get("action_id", ""))
 
 
+def decline_message(result: claims.Result) -> str:
+    r = result.request
+    if result.outcome == Outcome.ALREADY_YOURS:
+        return f"You claimed request #{r.id}; use Release to give it back."
+    if result.outcome == Outcome.TAKEN:
+        return f"Request #{r.id} was already claimed; no need to decline."
+    return f"Request #{r.id} is already {r.status}."
+
+
 def claim_message(result: claims.Result) -> str | None:
     r = result.request
     claimer = mention(r.claimed_by.slack_user_id) if r.claimed_by else "someone"
@@ -67,9 +77,10 @@ def claim_message(result: claims.Result) -> str | None:
 def claim(d, body, respond):
     caller = Caller.of(body)
     request_id = parse_request_value(_value(body))
+    now = clock.now()
     with d.db.session() as session:
         result = claims.claim(session, request_id=request_id, team_id=caller.team_id, expert_user_id=caller.user_id,
-                              policy=d.policy, now=clock.now())
+                              policy=d.policy, now=now, at=clock.slack_time(action_ts(body), now=now))
     if result.outcome == Outcome.WON:
         metrics.claims.inc()
         d.work.submit(offers.after_claim, d, request_id)
@@ -80,15 +91,22 @@ def claim(d, body, respond):
 
 @after_ack(opens_modal=True)
 def decline(d, body, respond):
+    """A Decline is the expert's response at the click (Slack's action_ts); the modal that
+    follows only asks, optionally, why. Closing it leaves the decline as it is."""
     caller = Caller.of(body)
     request_id = parse_request_value(_value(body))
-    with d.db.read() as session:
-        request = claims.check_can_respond(session, request_id=request_id, team_id=caller.team_id,
-                                           user_id=caller.user_id)
-    if not request.is_open:
-        answer(d, respond, caller, replies.text_reply(f"Request #{request.id} is already {request.status}."))
+    now = clock.now()
+    with d.db.session() as session:
+        result = claims.decline(session, request_id=request_id, team_id=caller.team_id, expert_user_id=caller.user_id,
+                                reason=None, policy=d.policy, now=now, at=clock.slack_time(action_ts(body), now=now))
+    if result.outcome not in (Outcome.DECLINED, Outcome.ALREADY_DECLINED):
+        d.work.submit(offers.refresh_for, d, request_id, result.expert.id)  # the clicked DM shows the truth
+        answer(d, respond, caller, replies.text_reply(decline_message(result)))
         return
-    _open(d, respond, caller, body, forms.decline_modal(request.id, private_metadata=request_metadata(request.id)))
+    if result.changed:
+        metrics.declines.inc()
+        d.work.submit(offers.refresh_all, d, request_id, first_person_id=result.expert.id)  # their DM first
+    _open(d, respond, caller, body, forms.decline_modal(request_id, private_metadata=request_metadata(request_id)))
 
 
 @after_ack

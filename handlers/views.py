@@ -10,7 +10,7 @@ from slack_bolt import App
 
 from bot import clock, metrics
 from bot.errors import InvalidInput
-from bot.flows import lifecycle, offers
+from bot.flows import lifecycle
 from bot.flows.people import cached_timezone
 from bot.services import briefs, claims, directory, followups, people
 from bot.services import requests as requests_service
@@ -99,19 +99,14 @@ def submit_brief(ack, body, view, context):
 
 
 def submit_decline(ack, body, view, context):
+    """The optional reason of a decline recorded at the click (handlers/actions.decline)."""
     ack()
     d, caller = deps_of(context), Caller.of(body)
     request_id = parse_request_metadata(view.get("private_metadata"))
     reason = FormState(_values(view)).text(Field.REASON)
     with d.db.session() as session:
-        result = claims.decline(session, request_id=request_id, team_id=caller.team_id, expert_user_id=caller.user_id,
-                                reason=reason, now=clock.now())
-    d.work.submit(offers.refresh_all, d, request_id, first_person_id=result.expert.id)  # their DM first
-    if result.changed:
-        metrics.declines.inc()
-    else:
-        d.notifier.post(caller.user_id, *replies.text_reply(f"Request #{request_id} is {result.request.status}; "
-                                                             "your decline was not needed."))
+        claims.add_decline_reason(session, request_id=request_id, team_id=caller.team_id,
+                                  expert_user_id=caller.user_id, reason=reason, now=clock.now())
 
 
 def submit_skills(ack, body, view, context):

@@ -1,5 +1,9 @@
 """Claim, decline, release: one conditional UPDATE decides every race.
 
+A response is timed by Slack's clock: from the ``ts`` Slack gave the DM (``sent_at``) to the
+click's ``action_ts`` (``at``), in wall-clock time and in the expert's working time, stored
+once with the first response so every figure is one SQL aggregate.
+
 ``UPDATE requests SET status='claimed', claimed_by_id=:me ... WHERE id=:id AND status='open'``
 has exactly one winner on PostgreSQL (row lock on UPDATE) and on SQLite (a single
 writer, BEGIN IMMEDIATE); the row count says who. Nothing here reads, decides in
@@ -17,7 +21,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.errors import NotAllowed
-from bot.services import due, history
+from bot.services import availability, due, history
 from bot.services import people
 from bot.services import matching
 from bot.services import requests as requests_service
@@ -53,10 +57,22 @@ def _load(session: Session, *, request_id: int, team_id: str, expert_user_id: st
     return request, expert
 
 
-def _record_response(session: Session, *, request: Request, expert: Person, response: Response, now: datetime,
-                     reason: str | None = None) -> bool:
+def _timing(session: Session, *, request: Request, expert: Person, at: datetime, policy: due.Policy) -> dict:
+    """responded_at and the time to respond (wall clock and working time) of a click at ``at``."""
+    sent_at = session.scalar(select(Offer.sent_at).where(Offer.request_id == request.id, Offer.expert_id == expert.id))
+    values: dict = {"responded_at": at}
+    if sent_at is not None:
+        start = min(sent_at, at)
+        hours = availability.hours_of(expert, policy.working_hours)
+        values["response_ms"] = int((at - start).total_seconds() * 1000)
+        values["response_work_ms"] = availability.working_ms(start, at, tz=expert.tz or policy.default_tz, hours=hours)
+    return values
+
+
+def _record_response(session: Session, *, request: Request, expert: Person, response: Response, at: datetime,
+                     policy: due.Policy, reason: str | None = None) -> bool:
     """Store the expert's first response on their offer (once). Returns True if this was it."""
-    values: dict = {"responded_at": now, "response": response.value}
+    values: dict = {**_timing(session, request=request, expert=expert, at=at, policy=policy), "response": response.value}
     if reason:
         values["decline_reason"] = reason[:DECLINE_REASON_MAX]
     done = session.execute(
@@ -72,7 +88,7 @@ def _record_response(session: Session, *, request: Request, expert: Person, resp
     ).first()
     if not exists:
         # Claimed without a DM (e.g. from the experts channel): keep the response, never count it as notified.
-        session.add(Offer(request_id=request.id, expert_id=expert.id, rank=0, created_at=now, attempts=0, **values))
+        session.add(Offer(request_id=request.id, expert_id=expert.id, rank=0, created_at=at, attempts=0, **values))
         session.flush()
         return True
     return False
@@ -88,7 +104,9 @@ def check_can_respond(session: Session, *, request_id: int, team_id: str, user_i
 
 
 def claim(session: Session, *, request_id: int, team_id: str, expert_user_id: str, policy: due.Policy,
-          now: datetime) -> Result:
+          now: datetime, at: datetime | None = None) -> Result:
+    """``at``: when the expert clicked, by Slack's clock (the click's action_ts); default ``now``."""
+    at = at or now
     request, expert = _load(session, request_id=request_id, team_id=team_id, expert_user_id=expert_user_id, now=now)
     if not matching.is_eligible(session, request=request, person=expert):
         raise NotAllowed(f"Request #{request.id} was not offered to you, so you cannot claim it.")
@@ -105,7 +123,7 @@ def claim(session: Session, *, request_id: int, team_id: str, expert_user_id: st
         .execution_options(synchronize_session=False)
     ).rowcount
     if won:
-        _record_response(session, request=request, expert=expert, response=Response.CLAIM, now=now)
+        _record_response(session, request=request, expert=expert, response=Response.CLAIM, at=at, policy=policy)
         session.execute(  # counted as a claim even when this expert's first answer was a decline
             update(Offer).where(Offer.request_id == request.id, Offer.expert_id == expert.id)
             .values(claimed_at=now).execution_options(synchronize_session=False)
@@ -117,13 +135,16 @@ def claim(session: Session, *, request_id: int, team_id: str, expert_user_id: st
     if request.status == RequestStatus.CLAIMED.value and request.claimed_by_id == expert.id:
         return Result(Outcome.ALREADY_YOURS, request, expert)
     if request.status == RequestStatus.CLAIMED.value:
-        _record_response(session, request=request, expert=expert, response=Response.LATE_CLAIM, now=now)
+        _record_response(session, request=request, expert=expert, response=Response.LATE_CLAIM, at=at, policy=policy)
         return Result(Outcome.TAKEN, request, expert)
     return Result(Outcome.CLOSED, request, expert)
 
 
 def decline(session: Session, *, request_id: int, team_id: str, expert_user_id: str, reason: str | None,
-            now: datetime) -> Result:
+            policy: due.Policy, now: datetime, at: datetime | None = None) -> Result:
+    """A Decline is a response at the click (``at``, Slack's action_ts); the reason is optional
+    and may come later (``add_decline_reason``)."""
+    at = at or now
     request, expert = _load(session, request_id=request_id, team_id=team_id, expert_user_id=expert_user_id, now=now)
     if not matching.is_eligible(session, request=request, person=expert):
         raise NotAllowed(f"Request #{request.id} was not offered to you.")
@@ -134,9 +155,10 @@ def decline(session: Session, *, request_id: int, team_id: str, expert_user_id: 
     if request.status != RequestStatus.OPEN.value:
         return Result(Outcome.CLOSED, request, expert)
     reason = (reason or "").strip() or None
-    if _record_response(session, request=request, expert=expert, response=Response.DECLINE, now=now, reason=reason):
+    if _record_response(session, request=request, expert=expert, response=Response.DECLINE, at=at, policy=policy,
+                        reason=reason):
         history.log_event(session, request_id=request.id, actor_id=expert.id, kind="declined", now=now,
-                                   detail=reason)
+                          detail=reason)
         return Result(Outcome.DECLINED, request, expert)
     return Result(Outcome.ALREADY_DECLINED, request, expert)
 
@@ -159,3 +181,23 @@ def release(session: Session, *, request_id: int, team_id: str, expert_user_id: 
     history.log_event(session, request_id=request.id, actor_id=expert.id, kind="released", now=now)
     due.sync(session, request=request, policy=policy, now=now)
     return Result(Outcome.RELEASED, request, expert)
+
+
+def add_decline_reason(session: Session, *, request_id: int, team_id: str, expert_user_id: str, reason: str | None,
+                       now: datetime) -> bool:
+    """The optional reason of a decline already recorded at the click. False if there was no
+    decline of theirs to add it to (they claimed meanwhile, or never declined)."""
+    reason = (reason or "").strip() or None
+    if reason is None:
+        return False
+    request, expert = _load(session, request_id=request_id, team_id=team_id, expert_user_id=expert_user_id, now=now)
+    done = session.execute(
+        update(Offer)
+        .where(Offer.request_id == request.id, Offer.expert_id == expert.id, Offer.response == Response.DECLINE.value)
+        .values(decline_reason=reason[:DECLINE_REASON_MAX])
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if done:
+        history.log_event(session, request_id=request.id, actor_id=expert.id, kind="decline_reason", now=now,
+                          detail=reason[:DECLINE_REASON_MAX])
+    return bool(done)

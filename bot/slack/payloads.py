@@ -82,6 +82,14 @@ class Caller:
         return cls(team_id=str(team_id or ""), user_id=str(user_id or ""), channel_id=channel_id)
 
 
+def action_ts(body: dict) -> str | None:
+    """Slack's time of the click in a block_actions payload (``actions[0].action_ts``)."""
+    actions = body.get("actions") if isinstance(body, dict) else None
+    first = actions[0] if isinstance(actions, list) and actions and isinstance(actions[0], dict) else {}
+    value = first.get("action_ts")
+    return value if isinstance(value, str) else None
+
+
 def describe(body: dict) -> dict:
     """rid, team, user and what was done, from any Slack payload (for the log lines)."""
     body = body if isinstance(body, dict) else {}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from slack_sdk.models.blocks import ContextBlock, InputBlock, NumberInputElement, PlainTextInputElement
+from slack_sdk.models.blocks import ContextBlock, InputBlock, NumberInputElement, PlainTextInputElement, SectionBlock
 from slack_sdk.models.views import View
 
 from bot.services.people import MAX_CAPACITY
@@ -14,14 +14,15 @@ def decline_modal(request_id: int, *, private_metadata: str) -> View:
     return View(
         type="modal",
         callback_id=ViewId.DECLINE,
-        title=plain("Decline request"),
-        submit=plain("Decline"),
-        close=plain("Back"),
+        title=plain("Declined"),
+        submit=plain("Send reason"),
+        close=plain("Skip"),
         private_metadata=private_metadata,
         blocks=[
+            SectionBlock(text=md(f"You declined request #{request_id}; the AE's request goes on to the others.")),
             InputBlock(
                 block_id=Field.REASON,
-                label=plain(f"Why not request #{request_id}? (optional)"),
+                label=plain("Want to say why? (optional)"),
                 optional=True,
                 element=PlainTextInputElement(action_id="value", multiline=True, max_length=500,
                                               placeholder=plain("Busy with another customer, not my area, ...")),

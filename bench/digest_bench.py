@@ -77,9 +77,12 @@ def seed(db: Database, *, offers: int, requests: int, rng: random.Random) -> Non
             created = START + timedelta(seconds=rng.randrange(span))
             for expert in rng.sample(range(AES + 1, AES + EXPERTS + 1), per_request):
                 answered = rng.random() < 0.7
+                delay = rng.randint(30, 7200)
                 batch.append({"request_id": request_id, "expert_id": expert, "rank": 1, "created_at": created,
                               "sent_at": created, "attempts": 1,
-                              "responded_at": created + timedelta(seconds=rng.randint(30, 7200)) if answered else None,
+                              "responded_at": created + timedelta(seconds=delay) if answered else None,
+                              "response_ms": delay * 1000 if answered else None,
+                              "response_work_ms": delay * 700 if answered else None,  # some of it after hours
                               "response": rng.choice(["claim", "decline", "decline"]) if answered else None})
                 if len(batch) == 10000:
                     conn.execute(insert(Offer), batch)

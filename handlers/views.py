@@ -10,10 +10,11 @@ from slack_bolt import App
 
 from bot import clock, metrics
 from bot.errors import InvalidInput
-from bot.flows import lifecycle
+from bot.flows import lifecycle, offers
 from bot.flows.people import cached_timezone
 from bot.services import briefs, claims, directory, followups, people
 from bot.services import requests as requests_service
+from bot.services.claims import Outcome
 from bot.services.fields import whole_number
 from bot.services.skills import existing_skills, format_skill_list, parse_skill_list
 from bot.slack.blocks import brief as brief_ui
@@ -105,8 +106,14 @@ def submit_decline(ack, body, view, context):
     request_id = parse_request_metadata(view.get("private_metadata"))
     reason = FormState(_values(view)).text(Field.REASON)
     with d.db.session() as session:
-        claims.add_decline_reason(session, request_id=request_id, team_id=caller.team_id,
-                                  expert_user_id=caller.user_id, reason=reason, now=clock.now())
+        result = claims.add_decline_reason(session, request_id=request_id, team_id=caller.team_id,
+                                           expert_user_id=caller.user_id, reason=reason, policy=d.policy, now=clock.now())
+    if result.changed:  # no decline was recorded at the click (a form an earlier version opened)
+        metrics.declines.inc()
+        d.work.submit(offers.refresh_all, d, request_id, first_person_id=result.expert.id)
+    elif result.outcome != Outcome.ALREADY_DECLINED:
+        d.notifier.post(caller.user_id, *replies.text_reply(f"Request #{request_id} is {result.request.status}; "
+                                                             "your decline was not needed."))
 
 
 def submit_skills(ack, body, view, context):

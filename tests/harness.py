@@ -249,3 +249,14 @@ def brief_values(*, meeting_at: datetime | None = None, problem: str = "Their ba
         Field.BRIEF_COMPETITORS: {"value": d.plain_text_input(competitors or None)},
         Field.BRIEF_LINKS: {"value": d.plain_text_input(links or None)},
     }
+
+
+def record_response_times(session) -> None:
+    """For offers a test wrote straight into the database: the times to respond the app stores
+    with each first response, taken as all inside working hours (working time = wall clock)."""
+    from sqlalchemy import update as _update
+
+    for offer in session.scalars(select(Offer).where(Offer.responded_at.is_not(None), Offer.sent_at.is_not(None),
+                                                     Offer.response_ms.is_(None))):
+        elapsed = int((offer.responded_at - offer.sent_at).total_seconds() * 1000)
+        session.execute(_update(Offer).where(Offer.id == offer.id).values(response_ms=elapsed, response_work_ms=elapsed))

@@ -184,20 +184,22 @@ def release(session: Session, *, request_id: int, team_id: str, expert_user_id: 
 
 
 def add_decline_reason(session: Session, *, request_id: int, team_id: str, expert_user_id: str, reason: str | None,
-                       now: datetime) -> bool:
-    """The optional reason of a decline already recorded at the click. False if there was no
-    decline of theirs to add it to (they claimed meanwhile, or never declined)."""
-    reason = (reason or "").strip() or None
-    if reason is None:
-        return False
+                       policy: due.Policy, now: datetime) -> Result:
+    """The optional reason of a decline recorded at the click. A reason form submitted with no
+    decline recorded yet (opened by an earlier version, which recorded it on submission) records
+    the decline now, so a deploy loses no decline."""
     request, expert = _load(session, request_id=request_id, team_id=team_id, expert_user_id=expert_user_id, now=now)
-    done = session.execute(
-        update(Offer)
-        .where(Offer.request_id == request.id, Offer.expert_id == expert.id, Offer.response == Response.DECLINE.value)
-        .values(decline_reason=reason[:DECLINE_REASON_MAX])
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if done:
+    if not matching.is_eligible(session, request=request, person=expert):
+        raise NotAllowed(f"Request #{request.id} was not offered to you.")
+    declined = session.scalar(select(Offer.id).where(Offer.request_id == request.id, Offer.expert_id == expert.id,
+                                                     Offer.response == Response.DECLINE.value))
+    if declined is None:
+        return decline(session, request_id=request_id, team_id=team_id, expert_user_id=expert_user_id, reason=reason,
+                       policy=policy, now=now)
+    reason = (reason or "").strip() or None
+    if reason is not None:
+        session.execute(update(Offer).where(Offer.id == declined).values(decline_reason=reason[:DECLINE_REASON_MAX])
+                        .execution_options(synchronize_session=False))
         history.log_event(session, request_id=request.id, actor_id=expert.id, kind="decline_reason", now=now,
                           detail=reason[:DECLINE_REASON_MAX])
-    return bool(done)
+    return Result(Outcome.ALREADY_DECLINED, request, expert)

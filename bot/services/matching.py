@@ -9,7 +9,6 @@ from typing import Iterable, Sequence
 from sqlalchemy import and_, case, func, not_, or_, select
 from sqlalchemy.orm import Session
 
-from bot.services.sql import elapsed_ms
 from models import ExpertSkill, Offer, Person, Request, RequestStatus, SkillLevel
 
 SPEED_WINDOW = timedelta(days=90)
@@ -67,7 +66,7 @@ def _skills_matched(skill_ids: Sequence[int]):
 def _recent_speed(now: datetime):
     """Per expert: their average time to respond over SPEED_WINDOW."""
     return (
-        select(Offer.expert_id.label("person_id"), func.avg(elapsed_ms(Offer.responded_at, Offer.sent_at)).label("speed"))
+        select(Offer.expert_id.label("person_id"), func.avg(Offer.response_work_ms).label("speed"))
         .where(Offer.sent_at >= now - SPEED_WINDOW, Offer.responded_at.is_not(None), Offer.sent_at.is_not(None))
         .group_by(Offer.expert_id)
         .subquery("speed")

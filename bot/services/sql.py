@@ -46,7 +46,8 @@ class PercentileSpec:
     p: float
 
 
-def percentile_columns(value: ColumnElement, group_by: list[ColumnElement], specs: list[PercentileSpec], where=None):
+def percentile_columns(value: ColumnElement, group_by: list[ColumnElement], specs: list[PercentileSpec], where=None,
+                       name: str = "percentiles"):
     """A subquery with ``group_by`` columns and one column per spec: the linear-interpolated
     percentile (PostgreSQL's percentile_cont) of ``value`` within each group.
 
@@ -63,7 +64,7 @@ def percentile_columns(value: ColumnElement, group_by: list[ColumnElement], spec
     ordered = ordered.where(value.is_not(None))
     if where is not None:
         ordered = ordered.where(where)
-    ranked = ordered.subquery("ranked")
+    ranked = ordered.subquery(f"{name}_ranked")
     keys = [ranked.c[col.key] for col in group_by]
     columns = []
     for spec in specs:
@@ -76,4 +77,4 @@ def percentile_columns(value: ColumnElement, group_by: list[ColumnElement], spec
         v_hi = func.max(case((ranked.c.rn == lower_rn + 1, ranked.c.v)))
         w = func.max(case((ranked.c.rn == lower_rn, weight)))
         columns.append((v_lo + w * (func.coalesce(v_hi, v_lo) - v_lo)).label(spec.label))
-    return select(*keys, *columns).group_by(*keys).subquery("percentiles")
+    return select(*keys, *columns).group_by(*keys).subquery(name)

@@ -1,12 +1,17 @@
 """Response figures, computed in SQL (one query per table, never a Python loop over rows).
 
 Definitions (the README repeats them; managers are judged on these):
-- *notified*: offers (DMs) Slack accepted (``sent_at`` set) in the period.
+- *notified*: offers (DMs) Slack accepted (``sent_at``: the ``ts`` Slack returned) in the period,
+  except those that reached the expert while their Slack status said out of office and that
+  they did not answer (*excused*: they do not count against anyone).
 - *responded*: notified offers the expert answered (claim, decline, or a late claim
-  click after someone else won). Ignored offers count against the response rate.
+  click after someone else won), timed at the click (Slack's ``action_ts``). Ignored offers
+  count against the response rate.
 - *response rate*: responded / notified.
-- *time to respond*: ``responded_at - sent_at`` of responded offers; median and p90
-  are linear-interpolated percentiles (PostgreSQL's percentile_cont).
+- *time to respond*: from the DM to the first click, counted in the expert's working time
+  (``response_work_ms``: only the part inside their working days and hours, in their
+  timezone); median and p90 are linear-interpolated percentiles (PostgreSQL's
+  percentile_cont). The wall-clock time (``response_ms``) is kept too (``wall_median_s``).
 - *claims*: requests the expert won (also after declining first, or from the experts channel);
   *declines*: first responses that were a decline.
 - Per request: *time to first response* = first response - broadcast; *time to claim* =
@@ -19,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, or_, select, true
+from sqlalchemy import and_, case, func, not_, or_, select, true
 from sqlalchemy.orm import Session
 
 from bot.errors import NotAllowed
@@ -29,6 +34,7 @@ from models import Offer, Person, Request, Response
 
 P50 = PercentileSpec("p50", 0.5)
 P90 = PercentileSpec("p90", 0.9)
+WALL50 = PercentileSpec("wall50", 0.5)
 
 
 @dataclass(frozen=True)
@@ -37,8 +43,10 @@ class ResponseFigures:
     responded: int = 0
     claims: int = 0
     declines: int = 0
-    median_s: float | None = None
-    p90_s: float | None = None
+    median_s: float | None = None  # working time
+    p90_s: float | None = None  # working time
+    excused: int = 0  # reached while out of office and not answered: not in ``notified``
+    wall_median_s: float | None = None  # wall-clock, when asked for (``wall=True``)
 
     @property
     def response_rate(self) -> float | None:
@@ -77,18 +85,22 @@ def response_figures(
     until: datetime,
     expert_ids: list[int] | None = None,
     by_expert: bool = True,
+    wall: bool = False,
 ) -> dict[int | None, ResponseFigures]:
-    """Figures per expert id (or one entry keyed None for the whole team)."""
+    """Figures per expert id (or one entry keyed None for the whole team); ``wall`` adds the
+    wall-clock median (one more sort of the period's responses)."""
     scope = _offer_scope(team_id, since, until)
     if expert_ids is not None:
         scope = and_(scope, Offer.expert_id.in_(expert_ids))
     sent = Offer.sent_at.is_not(None)
     answered = and_(sent, Offer.responded_at.is_not(None))
+    excused = and_(sent, Offer.excused.is_(True), Offer.responded_at.is_(None))
     group = [Offer.expert_id] if by_expert else []
     counts = (
         select(
             *group,
-            func.count(Offer.sent_at).label("notified"),
+            func.sum(case((and_(sent, not_(excused)), 1), else_=0)).label("notified"),
+            func.sum(case((excused, 1), else_=0)).label("excused"),
             func.sum(case((answered, 1), else_=0)).label("responded"),
             func.count(Offer.claimed_at).label("claims"),
             func.sum(case((Offer.response == Response.DECLINE.value, 1), else_=0)).label("declines"),
@@ -100,15 +112,25 @@ def response_figures(
         counts = counts.group_by(*group)
     counts = counts.subquery("counts")
     pct = percentile_columns(
-        case((answered, elapsed_ms(Offer.responded_at, Offer.sent_at))),
+        case((answered, Offer.response_work_ms)),
         group,
         [P50, P90],
         where=and_(scope, Person.id == Offer.expert_id),
     )
+    columns = [counts, pct.c.p50, pct.c.p90]
+    if wall:
+        wall_pct = percentile_columns(case((answered, Offer.response_ms)), group, [WALL50],
+                                      where=and_(scope, Person.id == Offer.expert_id), name="wall_percentiles")
+        columns.append(wall_pct.c.wall50)
+    stmt = select(*columns).select_from(counts)
     if group:
-        stmt = select(counts, pct.c.p50, pct.c.p90).outerjoin(pct, pct.c.expert_id == counts.c.expert_id)
+        stmt = stmt.outerjoin(pct, pct.c.expert_id == counts.c.expert_id)
+        if wall:
+            stmt = stmt.outerjoin(wall_pct, wall_pct.c.expert_id == counts.c.expert_id)
     else:
-        stmt = select(counts, pct.c.p50, pct.c.p90).outerjoin(pct, true())
+        stmt = stmt.outerjoin(pct, true())
+        if wall:
+            stmt = stmt.outerjoin(wall_pct, true())
     out: dict[int | None, ResponseFigures] = {}
     for row in session.execute(stmt).mappings():
         key = row["expert_id"] if group else None
@@ -119,12 +141,15 @@ def response_figures(
             declines=int(row["declines"] or 0),
             median_s=_seconds(row["p50"]),
             p90_s=_seconds(row["p90"]),
+            excused=int(row["excused"] or 0),
+            wall_median_s=_seconds(row["wall50"]) if wall else None,
         )
     return out
 
 
 def team_figures(session: Session, *, team_id: str, since: datetime, until: datetime) -> TeamFigures:
-    responses = response_figures(session, team_id=team_id, since=since, until=until, by_expert=False).get(
+    responses = response_figures(session, team_id=team_id, since=since, until=until, by_expert=False,
+                                 wall=True).get(
         None, ResponseFigures()
     )
     in_period = and_(Request.team_id == team_id, Request.broadcast_at >= since, Request.broadcast_at < until,
@@ -215,7 +240,7 @@ def for_viewer(session: Session, *, team_id: str, viewer_user_id: str, target_us
         figures = ResponseFigures()
         if person is not None:
             figures = response_figures(session, team_id=team_id, since=since, until=until,
-                                       expert_ids=[person.id]).get(person.id, ResponseFigures())
+                                       expert_ids=[person.id], wall=True).get(person.id, ResponseFigures())
         single = (who, figures)
     if roles.can_manage and not target_user_id:
         return StatsView(single, team_figures(session, team_id=team_id, since=since, until=until),

@@ -29,7 +29,7 @@ from models import (
     Skill,
     request_skills,
 )
-from tests.harness import ADMIN, AE, quantile
+from tests.harness import ADMIN, AE, quantile, record_response_times
 
 UTC = timezone.utc
 
@@ -151,6 +151,8 @@ def build_world(h, rng: random.Random, start: datetime, days: int = 21) -> World
                 world.followups.append({"role": "expert", "request": req.id, "expert": claimer.slack_user_id,
                                         "hours": prep + meet, "at": answered})
             world.requests.append(record)
+        session.flush()
+        record_response_times(session)
     return world
 
 
@@ -298,6 +300,8 @@ def test_two_hundred_experts_fit_slack_message_limits(h):
             session.add(Offer(request_id=req.id, expert_id=p.id, rank=i, created_at=start, sent_at=start, attempts=1,
                               responded_at=start + timedelta(minutes=i % 17) if i % 3 else None,
                               response="decline" if i % 3 else None))
+        session.flush()
+        record_response_times(session)
     h.person(ADMIN, tz="Europe/Berlin")
     with h.db.session() as session:
         week = digest.parse_week("2026-W47", tz="Europe/Berlin", now=datetime(2026, 11, 25, tzinfo=UTC))

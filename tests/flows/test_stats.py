@@ -11,7 +11,7 @@ from bot import clock
 from bot.services import stats
 from bot.slack.ids import Action
 from models import Offer, Person, Request
-from tests.harness import ADMIN, AE, quantile
+from tests.harness import ADMIN, AE, quantile, record_response_times
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
 
@@ -53,6 +53,8 @@ def seed(h, rng: random.Random, *, experts=6, requests=40):
                     e["times"].append(delay.total_seconds())
                     e["claims" if kind == "claim" else "declines"] += 1
                 session.add(offer)
+        session.flush()
+        record_response_times(session)
     return expected
 
 

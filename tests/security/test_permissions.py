@@ -368,8 +368,9 @@ CASES: list[Case] = [
     # ------------------------------------------------------------ buttons
     Case("offer_claim", "open", lambda c: c.click(Action.CLAIM, str(c.rid)),
          lambda c: c.request().status == RequestStatus.CLAIMED, roles(("expert_offered",), refused=NOT_OFFERED)),
-    Case("offer_decline", "open", lambda c: c.click(Action.DECLINE, str(c.rid)),
-         lambda c: c.opened(View.DECLINE), roles(("expert_offered",), refused=NOT_OFFERED)),
+    Case("offer_decline", "open", lambda c: c.click(Action.DECLINE, str(c.rid)),  # a response at the click
+         lambda c: c.opened(View.DECLINE) and c.h.offer(c.rid, E1).response == "decline",
+         roles(("expert_offered",), refused=NOT_OFFERED)),
     Case("offer_release", "claimed", lambda c: c.click(Action.RELEASE, str(c.rid)),
          lambda c: c.request().status == RequestStatus.OPEN,
          roles(("expert_offered",), refused="Only the expert who claimed")),

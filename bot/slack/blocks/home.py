@@ -74,7 +74,8 @@ def expert_blocks(data: HomeData, tz: str | None) -> list[Block]:
         f = data.figures
         blocks.append(context(
             f"Last 4 weeks: {f.notified} requests sent to you · responded {f.responded} "
-            f"({format_percent(f.response_rate)}) · median {format_duration(f.median_s)} · "
+            f"({format_percent(f.response_rate)}) · median time to respond {format_duration(f.median_s)} "
+            "of your working hours · "
             f"claims {f.claims} · declines {f.declines}"))
     return blocks
 

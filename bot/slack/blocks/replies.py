@@ -91,10 +91,12 @@ def directory_reply(entries: list[DirectoryEntry], *, skill: str | None, tz: str
 
 
 def _figures_line(f: ResponseFigures) -> str:
+    wall = f" (wall clock {format_duration(f.wall_median_s)})" if f.wall_median_s is not None else ""
+    excused = f" · {f.excused} while out of office, not counted" if f.excused else ""
     return (
         f"notified {f.notified} · responded {f.responded} ({format_percent(f.response_rate)}) · "
-        f"median {format_duration(f.median_s)} · p90 {format_duration(f.p90_s)} · "
-        f"claims {f.claims} · declines {f.declines}"
+        f"median {format_duration(f.median_s)}{wall} · p90 {format_duration(f.p90_s)} · "
+        f"claims {f.claims} · declines {f.declines}{excused}"
     )
 
 
@@ -118,5 +120,7 @@ def stats_reply(
     if rows:
         lines = [f"{i}. {mention(r.person.slack_user_id)}: {_figures_line(r.figures)}" for i, r in enumerate(rows, 1)]
         blocks += _sections(lines, max_blocks=MESSAGE_BLOCKS_MAX - len(blocks) - 1)
-    blocks.append(context("Response rate counts ignored DMs against it. Times: DM sent → first click."))
+    blocks.append(context("Response rate: DMs answered / DMs sent (ignored DMs count against it; DMs that found "
+                          "someone out of office do not). Time to respond: from the DM to the first click by Slack's "
+                          "clock, counted in the expert's working hours; the wall-clock median is in brackets."))
     return "Response figures", as_dicts(blocks)

@@ -22,6 +22,10 @@ from bot.clock import check_cron
 
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_OOO_EMOJI = frozenset({"palm_tree", "desert_island", "beach_with_umbrella", "face_with_thermometer",
+                               "no_entry", "airplane"})
+DEFAULT_OOO_WORDS = ("out of office", "out of the office", "ooo", "vacation", "vacationing", "holiday", "on leave",
+                     "parental leave", "pto", "sick", "day off", "off today")
 # Slack's rate tiers, per process (bot/slack/pace.py paces the calls): METHOD=N/min,...
 DEFAULT_PACE = "chat.postMessage=300/min,chat.update=50/min,views.publish=100/min"
 DEFAULT_DATABASE_URL = "sqlite:///presales.db"
@@ -118,6 +122,11 @@ class Settings:
     reminder_offsets: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=1))
     followup_after: timedelta = timedelta(hours=2)
     working_hours: tuple[int, int] = (9 * 60, 18 * 60)  # minutes after local midnight
+    # a Slack status reads as out of office when its emoji is one of these or its text has one of the words
+    ooo_emoji: frozenset[str] = DEFAULT_OOO_EMOJI
+    ooo_words: tuple[str, ...] = DEFAULT_OOO_WORDS
+    meeting_buffer: timedelta = timedelta(minutes=30)  # around a claimed meeting: no overlapping offer
+    availability_refresh: timedelta = timedelta(minutes=30)  # backstop re-read of status and DND
     lease: timedelta = timedelta(minutes=5)
     digest_cron: str = "0 9 * * MON"
     log_format: str = "json"
@@ -169,7 +178,7 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> i
     return value
 
 
-def _duration(env: Mapping[str, str], name: str, default: timedelta) -> timedelta:
+def _duration(env: Mapping[str, str], name: str, default: timedelta, *, allow_zero: bool = False) -> timedelta:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -177,7 +186,7 @@ def _duration(env: Mapping[str, str], name: str, default: timedelta) -> timedelt
         value = parse_duration(raw)
     except ValueError as exc:
         raise ConfigError(f"{name}: {exc}") from None
-    if value <= timedelta(0):
+    if value < timedelta(0) or (value == timedelta(0) and not allow_zero):
         raise ConfigError(f"{name}={raw!r} must be longer than zero")
     return value
 
@@ -231,6 +240,24 @@ def _hours(env: Mapping[str, str], name: str, default: tuple[int, int]) -> tuple
     if not (0 <= start < end <= 24 * 60 and m1 < 60 and m2 < 60):
         raise ConfigError(f"{name}={raw!r}: the start must be before the end, within one day")
     return start, end
+
+
+def _emoji(env: Mapping[str, str], name: str, default: frozenset[str]) -> frozenset[str]:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    names = {part.strip().strip(":").lower() for part in raw.split(",") if part.strip().strip(":")}
+    bad = sorted(n for n in names if not re.match(r"^[a-z0-9_+\-']+$", n))
+    if bad:
+        raise ConfigError(f"{name}: {bad[0]!r} is not an emoji name like :palm_tree:")
+    return frozenset(names)
+
+
+def _words(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    return tuple(dict.fromkeys(part.strip().lower() for part in raw.split(",") if part.strip()))
 
 
 def _cron(env: Mapping[str, str], name: str, default: str) -> str:
@@ -318,6 +345,10 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: str | os.PathL
         reminder_offsets=_durations(merged, "PRESALES_REMINDER_OFFSETS", (timedelta(hours=24), timedelta(hours=1))),
         followup_after=_duration(merged, "PRESALES_FOLLOWUP_AFTER", timedelta(hours=2)),
         working_hours=_hours(merged, "PRESALES_WORKING_HOURS", (9 * 60, 18 * 60)),
+        ooo_emoji=_emoji(merged, "PRESALES_OOO_EMOJI", DEFAULT_OOO_EMOJI),
+        ooo_words=_words(merged, "PRESALES_OOO_WORDS", DEFAULT_OOO_WORDS),
+        meeting_buffer=_duration(merged, "PRESALES_MEETING_BUFFER", timedelta(minutes=30), allow_zero=True),
+        availability_refresh=_duration(merged, "PRESALES_AVAILABILITY_REFRESH", timedelta(minutes=30)),
         lease=_duration(merged, "PRESALES_LEASE", timedelta(minutes=5)),
         digest_cron=_cron(merged, "PRESALES_DIGEST_CRON", "0 9 * * MON"),
         log_format=_choice(merged, "LOG_FORMAT", ("json", "text"), "json"),

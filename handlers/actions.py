@@ -40,6 +40,7 @@ def register(app: App) -> None:
     app.action(Action.OPEN_REQUEST.value)(new_request)
     app.action(Action.EDIT_SKILLS.value)(edit_skills)
     app.action(Action.SEND_DIGEST.value)(send_digest)
+    app.action(Action.SEND_URGENT.value)(send_urgent)
     app.action(Action.LINK.value)(lambda ack: ack())
 
 
@@ -133,6 +134,19 @@ def cancel(d, body, respond):
                                           actor_user_id=caller.user_id, policy=d.policy, now=clock.now())
     d.work.submit(lifecycle.after_cancel, d, request.id)
     answer(d, respond, caller, replies.text_reply(f"Request #{request.id} is cancelled; the experts are being told."))
+
+
+@after_ack
+def send_urgent(d, body, respond):
+    """Nobody who matches is working now: ask every expert who is not out of office, at once."""
+    caller = Caller.of(body)
+    request_id = parse_request_value(_value(body))
+    with d.db.session() as session:
+        request = requests_service.make_urgent(session, request_id=request_id, team_id=caller.team_id,
+                                               actor_user_id=caller.user_id, policy=d.policy, now=clock.now())
+    d.work.submit(offers.broadcast, d, request.id)
+    answer(d, respond, caller, replies.text_reply(f"Request #{request.id} is urgent now: every matching expert who "
+                                                  "is not out of office is being asked."))
 
 
 @after_ack(opens_modal=True)

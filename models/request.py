@@ -101,12 +101,19 @@ class Request(Base):
     last_minute: Mapped[bool] = mapped_column(default=False, server_default="0")
     synthetic: Mapped[bool] = mapped_column(default=False, server_default="0")  # a self-test: in no figure
     ladder_from: Mapped[datetime | None]  # when the current escalation ladder started (broadcast, release)
+    # the ladder counts working time (PRESALES_WORKING_HOURS) in this timezone: the first expert's;
+    # None: wall-clock time (urgent requests)
+    ladder_tz: Mapped[str | None] = mapped_column(String(64))
+    ask_first_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))  # only they are asked, until:
+    ask_first_until: Mapped[datetime | None]
+    follows_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"))  # the meeting this one follows
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
     requester: Mapped[Person] = relationship(foreign_keys=[requester_id], lazy="joined")
     claimed_by: Mapped[Person | None] = relationship(foreign_keys=[claimed_by_id], lazy="joined")
     cancelled_by: Mapped[Person | None] = relationship(foreign_keys=[cancelled_by_id], lazy="joined")
+    ask_first: Mapped[Person | None] = relationship(foreign_keys=[ask_first_id], lazy="joined")
     skills: Mapped[list[Skill]] = relationship(secondary=request_skills, lazy="selectin", order_by=Skill.name)
 
     @property

@@ -27,6 +27,8 @@ class NoticeKind(StrEnum):
     REMINDER = "reminder"  # before the meeting, to the claimed expert and the AE
     FOLLOWUP = "followup"  # after the meeting: outcome (AE) or hours (expert)
     EXPIRE = "expire"  # the meeting started with nobody claimed: unfilled
+    OFFER = "offer"  # a normal request reaches an expert when their working day starts (if still open)
+    ASK_FIRST_OVER = "ask_first_over"  # the ask-first expert had their time: everyone who matches is asked
 
 
 class NoticeState(StrEnum):

@@ -337,6 +337,11 @@ def send_expire(deps: Deps, notice: DueNotice) -> Sent:
                               notice_ui.unfilled(request, tz=deps.tz(request.requester)))
 
 
+def send_offer(deps: Deps, notice: DueNotice) -> Sent:
+    """An expert's working day started: the request reaches them if nobody has taken it."""
+    return offers.offer_to(deps, notice.request_id, notice.recipient_id)
+
+
 SENDERS: dict[NoticeKind, Callable[[Deps, DueNotice], Sent]] = {
     NoticeKind.BROADCAST_CHECK: send_broadcast_check,
     NoticeKind.BRIEF_NUDGE: send_brief_nudge,
@@ -347,4 +352,5 @@ SENDERS: dict[NoticeKind, Callable[[Deps, DueNotice], Sent]] = {
     NoticeKind.REMINDER: send_reminder,
     NoticeKind.FOLLOWUP: send_followup,
     NoticeKind.EXPIRE: send_expire,
+    NoticeKind.OFFER: send_offer,
 }

@@ -37,23 +37,69 @@ def broadcast(deps: Deps, request_id: int, *, exclude_person_ids: tuple[int, ...
         skill_ids = skills.related_skill_ids(session, [s.id for s in request.skills]) if widen else None
         matches = [] if request.synthetic else matching.match_experts(
             session, request=request, now=now, limit=None if widen else deps.settings.fanout_limit,
-            exclude_person_ids=exclude_person_ids, skill_ids=skill_ids,
+            exclude_person_ids=exclude_person_ids, skill_ids=skill_ids, buffer=deps.policy.meeting_buffer,
         )
+        routes = matching.route(matches, request=request, now=now, default_hours=deps.policy.working_hours,
+                                default_tz=deps.settings.timezone)
         first = request.ladder_from is None
-        offers.plan_offers(session, request=request, matches=matches, now=now)
+        ladder_from, ladder_tz = _ladder_start(deps, request, routes, now)
+        offers.plan_offers(session, request=request, matches=routes.now, now=now, ladder_from=ladder_from,
+                           ladder_tz=ladder_tz)
+        due.defer_offers(session, request=request, later=[(m.person.id, at) for m, at in routes.later], now=now)
         if first:
             due.sync(session, request=request, policy=deps.policy, now=now)
         planned = offers.offers_of(session, request_id=request.id)
         mine = offers.start_sending(session, offer_ids=[o.id for o in planned], now=now)
         closest = [] if planned else skills.closest_skills(session, [s.name for s in request.skills])
-    if not planned and not first and request.status_ts:
+    if not planned and not first and request.status_ts and not routes.later:
         return 0  # nothing new (a re-run of a finished broadcast)
     sent = post_offers(deps, request_id, mine)
     status.post_experts_channel(deps, request_id)
-    status.refresh_status(deps, request_id, matched=bool(planned), closest=closest)
-    if not planned:
+    status.refresh_status(deps, request_id, matched=bool(planned or routes.later), closest=closest)
+    if not planned and not routes.later:
         status.tell_admins_no_match(deps, request_id, closest)
     return sent
+
+
+def _ladder_start(deps: Deps, request: Request, routes: matching.Routes, now) -> tuple:
+    """When the escalation ladder starts and whose working hours it counts: now, in the first
+    expert's timezone; or, when nobody is there now, at the first expert's working start."""
+    if request.urgency == "urgent":
+        return now, None
+    if routes.now:
+        return now, deps.tz(routes.now[0].person)
+    if routes.later:
+        match, at = min(routes.later, key=lambda item: item[1])
+        return at, deps.tz(match.person)
+    return now, None
+
+
+def offer_to(deps: Deps, request_id: int, person_id: int) -> Posted | str:
+    """A request deferred to an expert's working start reaches them now, if it is still open and
+    they still match; if they are not there after all (away, out of office, Do Not Disturb), it
+    waits for their next start. A string says why nothing was sent."""
+    now = clock.now()
+    with deps.db.session() as session:
+        request = requests_service.find(session, request_id=request_id)
+        if request is None or request.status != RequestStatus.OPEN.value:
+            return f"request is {request.status if request else 'gone'}"
+        if offers.offer_of(session, request_id=request_id, person_id=person_id) is not None:
+            return "already asked"
+        found = matching.match_experts(session, request=request, now=now, limit=None, only_person_ids=[person_id],
+                                       buffer=deps.policy.meeting_buffer)
+        routes = matching.route(found, request=request, now=now, default_hours=deps.policy.working_hours,
+                                default_tz=deps.settings.timezone)
+        if not routes.now:
+            due.defer_offers(session, request=request, later=[(m.person.id, at) for m, at in routes.later], now=now)
+            return "no longer matches" if not found else "not there yet: waits for their next start"
+        offers.plan_offers(session, request=request, matches=routes.now, now=now)
+        mine = offers.start_sending(session, offer_ids=[o.id for o in offers.offers_of(session, request_id=request_id)
+                                                        if o.expert_id == person_id], now=now)
+    if not mine:
+        return "being sent by another process"
+    sent = post_offers(deps, request_id, mine)
+    status.refresh_status(deps, request_id)
+    return Posted(ok=True) if sent else Posted(ok=False, error="not_sent", transient=True)
 
 
 def _render(deps: Deps, request: Request, brief: Brief | None, offer: Offer) -> tuple[str, list[dict]]:

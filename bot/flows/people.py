@@ -6,7 +6,8 @@ from datetime import timedelta
 
 from bot import clock
 from bot.deps import Deps
-from bot.services import people
+from bot.services import offers, people
+from bot.slack.notify import Profile, dnd_until, profile_of
 from models import Person
 
 PROFILE_MAX_AGE = timedelta(days=1)
@@ -31,9 +32,59 @@ def refresh_profiles(deps: Deps, persons: list[Person], *, parallel: bool = Fals
                 continue
             people.update_profile(session, person_id=person.id, tz=profile.tz, name=profile.name,
                                   email=profile.email, now=now)
+            _store_status(deps, session, person.id, profile, now)
             if profile.tz:
                 zones[person.id] = profile.tz
     return zones
+
+
+def _store_status(deps: Deps, session, person_id: int, profile: Profile, now) -> None:
+    """The status Slack shows for them; out of office newly: their unanswered DMs are excused."""
+    if people.update_status(session, person_id=person_id, text=profile.status_text, emoji=profile.status_emoji,
+                            expiration=profile.status_expiration, emojis=deps.policy.ooo_emoji,
+                            words=deps.policy.ooo_words, now=now):
+        offers.excuse_unanswered(session, person_id=person_id)
+
+
+def refresh_availability(deps: Deps, persons: list[Person]) -> int:
+    """The backstop behind Slack's events: read status (users.info) and Do Not Disturb
+    (dnd.info) again for ``persons``. Returns how many Slack answered for."""
+    now = clock.now()
+    answers = deps.work.map(lambda p: (p, deps.notifier.profile(p.slack_user_id),
+                                       deps.notifier.dnd(p.slack_user_id, now=now)), persons)
+    done = 0
+    with deps.db.session() as session:
+        for person, profile, (known, until) in answers:
+            if profile is not None:
+                people.update_profile(session, person_id=person.id, tz=profile.tz, name=profile.name,
+                                      email=profile.email, now=now)
+                _store_status(deps, session, person.id, profile, now)
+            if known:
+                people.update_dnd(session, person_id=person.id, until=until, now=now)
+            done += profile is not None
+    return done
+
+
+def user_changed(deps: Deps, user: dict) -> None:
+    """A user_change / user_status_changed event: their status (and profile) as Slack has it now."""
+    user_id = user.get("id")
+    if not isinstance(user_id, str):
+        return
+    profile, now = profile_of(user), clock.now()
+    with deps.db.session() as session:
+        for person in people.by_slack_id(session, user_id=user_id):
+            people.update_profile(session, person_id=person.id, tz=profile.tz, name=profile.name,
+                                  email=profile.email, now=now)
+            _store_status(deps, session, person.id, profile, now)
+
+
+def dnd_changed(deps: Deps, user_id: str, dnd_status: dict) -> None:
+    """A dnd_updated_user event: Do Not Disturb turned on, off, or snoozed."""
+    now = clock.now()
+    until = dnd_until(dnd_status if isinstance(dnd_status, dict) else {}, now=now)
+    with deps.db.session() as session:
+        for person in people.by_slack_id(session, user_id=user_id):
+            people.update_dnd(session, person_id=person.id, until=until, now=now)
 
 
 def refresh_later(deps: Deps, persons: list[Person]) -> None:

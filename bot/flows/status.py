@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot import clock
 from bot.deps import Deps
-from bot.services import briefs, history, offers
+from bot.services import briefs, due, history, offers
 from bot.services import requests as requests_service
 from bot.slack.blocks import deal_status, request_offer
 from bot.slack.blocks.replies import text_reply
@@ -23,6 +23,7 @@ def _view(deps: Deps, request_id: int, matched: bool | None,
         sent = offers.offers_of(session, request_id=request_id)
         brief = briefs.get(session, request_id=request_id)
         no_manager = history.has_event(session, request_id=request_id, kind=history.NO_MANAGER)
+        deferred = due.next_deferred(session, request_id=request_id)
     progress = deal_status.Progress(
         notified=sum(1 for o in sent if o.sent_at is not None),
         pending=sum(1 for o in sent if o.sent_at is None and o.failed_at is None and o.rank > 0),
@@ -32,6 +33,8 @@ def _view(deps: Deps, request_id: int, matched: bool | None,
         brief=brief,
         brief_due=briefs.due_at(request, due_before=deps.policy.brief_due_before) if request.needs_brief else None,
         no_manager=no_manager,
+        next_start=deferred.due_at if deferred else None,
+        next_start_tz=deps.tz(deferred.recipient) if deferred else None,
     )
     text, blocks = deal_status.render(request, progress, deps.tz(request.requester))
     return request, text, blocks

@@ -18,7 +18,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot import clock
 from bot.deps import Deps
 from bot.flows import digests, notices
+from bot.flows import people as people_flow
 from bot.services import heartbeat as heartbeats
+from bot.services import people
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,19 @@ def send_weekly_digests(deps: Deps) -> dict:
     return {"sent": sent}
 
 
+AVAILABILITY_BATCH = 40  # users.info + dnd.info per run: well inside Tier 3 / Tier 4 every 5 minutes
+
+
+def refresh_availability(deps: Deps) -> dict:
+    """Read the status and Do Not Disturb of experts not heard of for PRESALES_AVAILABILITY_REFRESH
+    (the backstop behind Slack's user_change and dnd_updated_user events)."""
+    with deps.db.read() as session:
+        stale = people.stale_availability(session, older_than=clock.now() - deps.settings.availability_refresh,
+                                          limit=AVAILABILITY_BATCH)
+    refreshed = people_flow.refresh_availability(deps, stale) if stale else 0
+    return {"checked": len(stale), "refreshed": refreshed}
+
+
 @dataclass(frozen=True)
 class Job:
     name: str
@@ -71,6 +86,8 @@ JOBS: dict[str, Job] = {
         lambda deps: IntervalTrigger(seconds=max(1, int(deps.settings.scheduler_interval.total_seconds()))),
     ),
     "send_weekly_digests": Job("send_weekly_digests", send_weekly_digests, lambda deps: IntervalTrigger(minutes=5)),
+    "refresh_availability": Job("refresh_availability", refresh_availability,
+                                lambda deps: IntervalTrigger(minutes=5)),
 }
 
 

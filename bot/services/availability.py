@@ -120,6 +120,58 @@ def add_working(moment: datetime, amount: timedelta, *, tz: str | None, hours: H
     return moment + amount
 
 
+# ---------------------------------------------------------------- Slack's signals
+
+
+def reads_as_ooo(text: str | None, emoji: str | None, *, emojis: frozenset[str], words: tuple[str, ...]) -> bool:
+    """Does a Slack status say out of office? Its emoji is one of ``emojis`` (":palm_tree:"), or its
+    text has one of ``words`` as whole words ("Vacationing", "OOO until Monday", "Out sick")."""
+    name = (emoji or "").strip().strip(":").lower()
+    if name and name in emojis:
+        return True
+    lowered = f" {re.sub(r'[^a-z0-9]+', ' ', (text or '').lower())} "
+    return any(f" {re.sub(r'[^a-z0-9]+', ' ', w.lower()).strip()} " in lowered for w in words if w.strip())
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What Slack says about a person now: their status (and when it expires) and DND."""
+
+    status_text: str | None
+    status_emoji: str | None
+    status_expiration: datetime | None
+    dnd_until: datetime | None
+
+
+def unavailable_reason(person: Person, *, now: datetime, hours: Hours, tz: str | None) -> str | None:
+    """Why ``person`` should not get a normal request now (None: they are there)."""
+    if person.is_away_at(now):
+        return "away"
+    if person.is_out_of_office_at(now):
+        return "out of office"
+    if not is_working(now, tz=tz, hours=hours):
+        return "outside working hours"
+    if person.in_dnd_at(now):
+        return "do not disturb"
+    return None
+
+
+def reachable_from(person: Person, *, now: datetime, hours: Hours, tz: str | None) -> datetime | None:
+    """When a normal request can first reach ``person``: now if they are there, else their next
+    working start after any away or out-of-office period that has an end (None: no end known)."""
+    start = now
+    if person.is_away_at(now):
+        start = max(start, person.away_until)
+    if person.is_out_of_office_at(now):
+        if person.ooo_until is None:
+            return None
+        start = max(start, person.ooo_until)
+    first = next_start(start, tz=tz, hours=hours)
+    if first is not None and first == now and person.in_dnd_at(now):
+        first = next_start(person.dnd_until, tz=tz, hours=hours)
+    return first
+
+
 # ---------------------------------------------------------------- what the person said
 
 

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from bot import clock
 from bot.errors import Conflict, NotAllowed, NotFound
-from bot.services import people
-from models import Brief, DueNotice, FollowUp, NoticeKind, NoticeState, Person, Request, RequestStatus
+from bot.services import availability, people
+from models import Brief, DueNotice, FollowUp, NoticeKind, NoticeState, Offer, Person, Request, RequestStatus
 
 BROADCAST_CHECK_AFTER = timedelta(minutes=2)
 SNOOZE_CHOICES = (30, 60)
@@ -45,6 +45,9 @@ class Policy:
     lease: timedelta
     admins: frozenset[str] = frozenset()
     default_tz: str = "UTC"
+    ooo_emoji: frozenset[str] = frozenset()
+    ooo_words: tuple[str, ...] = ()
+    meeting_buffer: timedelta = timedelta(minutes=30)
 
     @property
     def late_after(self) -> timedelta:
@@ -103,16 +106,20 @@ def working_time(moment: datetime, *, tz: str | None, hours: tuple[int, int], la
 
 
 def _ladder(request: Request, policy: Policy) -> list[tuple[NoticeKind, datetime]]:
-    """Re-ping, widen, escalate: each step after ``escalate_after`` (urgent: shorter), never
-    more than a quarter of the time left before the meeting."""
+    """Re-ping, widen, escalate: each step after ``escalate_after`` (urgent: shorter) of working
+    time in the ladder's timezone (that of the first expert asked; urgent requests count wall-clock
+    time), and never more than a quarter of the time left before the meeting."""
     start = request.ladder_from
     if start is None:
         return []
-    after = policy.urgent_escalate_after if request.urgency == "urgent" else policy.escalate_after
+    urgent = request.urgency == "urgent"
+    after = policy.urgent_escalate_after if urgent else policy.escalate_after
+    hours = availability.Hours(days=availability.WEEKDAYS, start=policy.working_hours[0], end=policy.working_hours[1])
     steps, t, when = [], start, request.when
     for kind in (NoticeKind.REPING, NoticeKind.WIDEN, NoticeKind.ESCALATE):
-        step = after if when is None else min(after, max(when - t, timedelta(0)) / 4)
-        t = t + step
+        worked = t + after if urgent or not request.ladder_tz else \
+            availability.add_working(t, after, tz=request.ladder_tz, hours=hours)
+        t = worked if when is None else min(worked, t + max(when - t, timedelta(0)) / 4)
         if when is not None and t >= when:
             break
         steps.append((kind, t))
@@ -144,6 +151,9 @@ def plan(request: Request, *, policy: Policy, has_brief: bool, manager_ids: list
         out += [Planned(NoticeKind.BRIEF_NUDGE, ae, slot, moment) for moment, slot in nudges.items()]
         if due > request.created_at:
             out += [Planned(NoticeKind.BRIEF_OVERDUE, m, "due", due) for m in manager_ids if m != ae]
+    if status == RequestStatus.OPEN.value and request.ask_first_until is not None:
+        out.append(Planned(NoticeKind.ASK_FIRST_OVER, ae, str(int(request.ask_first_until.timestamp())),
+                           request.ask_first_until))
     if status == RequestStatus.OPEN.value and request.ladder_from is not None:
         ladder = str(int(request.ladder_from.timestamp()))
         out.append(Planned(NoticeKind.BROADCAST_CHECK, ae, ladder, request.ladder_from + BROADCAST_CHECK_AFTER))
@@ -207,6 +217,8 @@ def sync(session: Session, *, request: Request, policy: Policy, now: datetime,
             continue
         if notice.slot.startswith("snooze-"):
             keep = request.status == RequestStatus.CLAIMED.value
+        elif notice.kind == NoticeKind.OFFER.value:  # an expert's working day: while nobody has it
+            keep = request.status == RequestStatus.OPEN.value
         else:
             keep = key in wanted
         if not keep:
@@ -224,6 +236,34 @@ def sync(session: Session, *, request: Request, policy: Policy, now: datetime,
         result.created += 1
     session.flush()
     return result
+
+
+def defer_offers(session: Session, *, request: Request, later: list[tuple[int, datetime]], now: datetime) -> int:
+    """An OFFER notice per (expert id, moment): the request reaches them when their working day
+    starts, if it is still open then. An expert who has one already keeps it."""
+    have = set(session.scalars(select(DueNotice.recipient_id).where(
+        DueNotice.request_id == request.id, DueNotice.kind == NoticeKind.OFFER.value,
+        DueNotice.state.in_([NoticeState.PENDING.value, NoticeState.LEASED.value]))))
+    have |= set(session.scalars(select(Offer.expert_id).where(Offer.request_id == request.id)))
+    made = 0
+    for person_id, at in later:
+        if person_id in have:
+            continue
+        session.add(DueNotice(kind=NoticeKind.OFFER.value, request_id=request.id, recipient_id=person_id,
+                              slot=f"start@{int(at.timestamp())}",
+                              due_at=at, state=NoticeState.PENDING.value, attempts=0, late=False, created_at=now,
+                              updated_at=now))
+        have.add(person_id)
+        made += 1
+    session.flush()
+    return made
+
+
+def next_deferred(session: Session, *, request_id: int) -> DueNotice | None:
+    """The earliest pending OFFER of a request: who is reached next, and when."""
+    return session.scalar(select(DueNotice).where(
+        DueNotice.request_id == request_id, DueNotice.kind == NoticeKind.OFFER.value,
+        DueNotice.state == NoticeState.PENDING.value).order_by(DueNotice.due_at, DueNotice.id).limit(1))
 
 
 def timeline(session: Session, *, request_id: int) -> list[DueNotice]:

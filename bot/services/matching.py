@@ -9,6 +9,8 @@ from typing import Iterable, Sequence
 from sqlalchemy import and_, case, func, not_, or_, select
 from sqlalchemy.orm import Session
 
+from bot.services import availability
+from bot.services.sql import epoch_ms
 from models import ExpertSkill, Offer, Person, Request, RequestStatus, SkillLevel
 
 SPEED_WINDOW = timedelta(days=90)
@@ -81,6 +83,24 @@ def _away_at(at: datetime):
     )
 
 
+def _out_of_office_through(at: datetime):
+    """Out of office with no end, or until after ``at``."""
+    return and_(Person.out_of_office.is_(True), or_(Person.ooo_until.is_(None), Person.ooo_until > at))
+
+
+def _in_a_claimed_meeting(request: Request, buffer: timedelta):
+    """Experts who claimed another request whose meeting overlaps this one's (``buffer`` around it)."""
+    start = request.meeting_at - buffer
+    end = request.meeting_at + timedelta(minutes=request.duration_min or 60) + buffer
+    other_end_ms = epoch_ms(Request.meeting_at) + func.coalesce(Request.duration_min, 60) * 60000
+    return (
+        select(Request.claimed_by_id)
+        .where(Request.status == RequestStatus.CLAIMED.value, Request.id != request.id,
+               Request.meeting_at.is_not(None), Request.meeting_at < end,
+               other_end_ms > start.timestamp() * 1000.0)
+    )
+
+
 def match_experts(
     session: Session,
     *,
@@ -89,10 +109,14 @@ def match_experts(
     limit: int | None = None,
     exclude_person_ids: Iterable[int] = (),
     skill_ids: Sequence[int] | None = None,
+    buffer: timedelta = timedelta(minutes=30),
+    only_person_ids: Sequence[int] | None = None,
 ) -> list[Match]:
     """Experts for ``request``: at least one requested skill, active, not away at the request's
-    time, below capacity; ranked by skills matched (and their levels), then load, then
-    recent response speed. The requester is never matched."""
+    time, not out of office through it, not in a claimed meeting that overlaps it (with
+    ``buffer``), below capacity; ranked by skills matched (and their levels), then load, then
+    recent response speed. The requester is never matched. Who is there *now* is
+    ``route()``'s question."""
     skill_ids = list(skill_ids) if skill_ids is not None else [s.id for s in request.skills]
     if not skill_ids:
         return []
@@ -109,10 +133,15 @@ def match_experts(
             Person.id != request.requester_id,
             load_col < Person.max_concurrent,
             not_(_away_at(request.when or now)),
+            not_(_out_of_office_through(request.when or now)),
         )
         .order_by(matched.c.matched.desc(), matched.c.weight.desc(), load_col.asc(),
                   speed.c.speed.is_(None), speed.c.speed.asc(), Person.id.asc())
     )
+    if request.meeting_at is not None:
+        stmt = stmt.where(Person.id.not_in(_in_a_claimed_meeting(request, buffer)))
+    if only_person_ids is not None:
+        stmt = stmt.where(Person.id.in_(list(only_person_ids)))
     excluded = list(exclude_person_ids)
     if excluded:
         stmt = stmt.where(Person.id.not_in(excluded))
@@ -122,6 +151,43 @@ def match_experts(
         Match(person=p, matched=int(m), weight=int(w), load=int(l), speed_ms=float(s) if s is not None else None)
         for p, m, w, l, s in session.execute(stmt).all()
     ]
+
+
+@dataclass(frozen=True)
+class Routes:
+    """Who gets a request now, who later (when their working day starts), and who not at all."""
+
+    now: list[Match]
+    later: list[tuple[Match, datetime]]
+    skipped: list[Match]
+
+
+def route(matches: Sequence[Match], *, request: Request, now: datetime, default_hours: tuple[int, int],
+          default_tz: str) -> Routes:
+    """Urgent: everyone who is not out of office, at once. Normal: those inside their working
+    hours now (and not away, out of office or on Do Not Disturb) at once; the others at their
+    next working start, if that comes before the request's time. Someone whose timezone Slack has
+    not told us yet is not held back on a guess: only away and out of office count for them."""
+    routes = Routes([], [], [])
+    for match in matches:
+        person = match.person
+        if person.tz is None and not (person.is_away_at(now) or person.is_out_of_office_at(now)):
+            routes.now.append(match)
+            continue
+        tz = person.tz or default_tz
+        hours = availability.hours_of(person, default_hours)
+        if request.urgency == "urgent":
+            (routes.skipped if person.is_out_of_office_at(now) else routes.now).append(match)
+            continue
+        if availability.unavailable_reason(person, now=now, hours=hours, tz=tz) is None:
+            routes.now.append(match)
+            continue
+        at = availability.reachable_from(person, now=now, hours=hours, tz=tz)
+        if at is not None and (request.when is None or at < request.when):
+            routes.later.append((match, at))
+        else:
+            routes.skipped.append(match)
+    return routes
 
 
 def was_offered(session: Session, *, request: Request, person: Person) -> bool:

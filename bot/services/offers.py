@@ -14,6 +14,18 @@ from bot.services.matching import Match
 from models import Offer, Request, RequestStatus
 
 
+def excuse_unanswered(session: Session, *, person_id: int) -> int:
+    """The person is out of office: their DMs of requests still open that they have not answered
+    do not count against their response rate."""
+    return session.execute(
+        update(Offer)
+        .where(Offer.expert_id == person_id, Offer.responded_at.is_(None), Offer.sent_at.is_not(None),
+               Offer.request_id.in_(select(Request.id).where(Request.status == RequestStatus.OPEN.value)))
+        .values(excused=True)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
 def by_ids(session: Session, offer_ids: Sequence[int]) -> list[Offer]:
     return list(session.scalars(select(Offer).where(Offer.id.in_(list(offer_ids)))))
 
@@ -40,9 +52,12 @@ OFFER_RETRY_FIRST = timedelta(seconds=15)  # then 30 s, 1 min, 2 min, 4 min
 OFFER_RETRY_MAX = timedelta(minutes=5)
 
 
-def plan_offers(session: Session, *, request: Request, matches: Sequence[Match], now: datetime) -> list[Offer]:
+def plan_offers(session: Session, *, request: Request, matches: Sequence[Match], now: datetime,
+                ladder_from: datetime | None = None, ladder_tz: str | None = None) -> list[Offer]:
     """Offer rows for matches that do not have one yet (one per request and expert). The
-    request row is locked first, so two broadcasts of one request plan one after the other."""
+    request row is locked first, so two broadcasts of one request plan one after the other.
+    The first broadcast starts the escalation ladder (at ``ladder_from``, default now: when
+    the first expert is reached; counted in ``ladder_tz``'s working hours)."""
     session.execute(select(Request.id).where(Request.id == request.id).with_for_update())
     have = set(session.scalars(select(Offer.expert_id).where(Offer.request_id == request.id)))
     offers = []
@@ -55,7 +70,8 @@ def plan_offers(session: Session, *, request: Request, matches: Sequence[Match],
     if request.broadcast_at is None:
         request.broadcast_at = now
     if request.ladder_from is None:
-        request.ladder_from = now
+        request.ladder_from = ladder_from or now
+        request.ladder_tz = ladder_tz
     session.flush()
     return offers
 

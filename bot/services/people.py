@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from bot.errors import InvalidInput, NotAllowed, quote
+from bot.services import availability
 from models import Person
 
 
@@ -86,6 +87,35 @@ def update_profile(
     if email:
         values["email"] = email[:320]
     session.execute(update(Person).where(Person.id == person_id).values(**values))
+
+
+def update_status(session: Session, *, person_id: int, text: str | None, emoji: str | None,
+                  expiration: datetime | None, emojis: frozenset[str], words: tuple[str, ...], now: datetime) -> bool:
+    """Cache a person's Slack status and whether it reads as out of office (until it expires).
+    True when it newly says out of office."""
+    ooo = availability.reads_as_ooo(text, emoji, emojis=emojis, words=words) and (expiration is None or expiration > now)
+    before = session.scalar(select(Person.out_of_office).where(Person.id == person_id))
+    session.execute(update(Person).where(Person.id == person_id).values(
+        status_text=(text or None) and text[:100], status_emoji=(emoji or None) and emoji[:64],
+        out_of_office=ooo, ooo_until=expiration if ooo else None, availability_checked_at=now))
+    return ooo and not before
+
+
+def update_dnd(session: Session, *, person_id: int, until: datetime | None, now: datetime) -> None:
+    session.execute(update(Person).where(Person.id == person_id).values(dnd_until=until, availability_checked_at=now))
+
+
+def by_slack_id(session: Session, *, user_id: str) -> list[Person]:
+    """The person rows of one Slack user (one per workspace they are known in)."""
+    return list(session.scalars(select(Person).where(Person.slack_user_id == user_id)))
+
+
+def stale_availability(session: Session, *, older_than: datetime, limit: int) -> list[Person]:
+    """Experts whose status and DND were last read before ``older_than`` (oldest first)."""
+    return list(session.scalars(
+        select(Person).where(Person.is_expert.is_(True),
+                             (Person.availability_checked_at.is_(None)) | (Person.availability_checked_at < older_than))
+        .order_by(Person.availability_checked_at.is_not(None), Person.availability_checked_at, Person.id).limit(limit)))
 
 
 def people_needing_profile(people: Iterable[Person], *, now: datetime, max_age: timedelta = timedelta(days=1)):

@@ -345,6 +345,31 @@ def reschedule(session: Session, *, request_id: int, team_id: str, actor_user_id
     return request
 
 
+def make_urgent(session: Session, *, request_id: int, team_id: str, actor_user_id: str, policy: due.Policy,
+                now: datetime) -> Request:
+    """Nobody was there for a normal request: the AE (or a manager) sends it as urgent. Every
+    matching expert who is not out of office is asked at once; the ladder restarts, on the
+    wall clock."""
+    request = get(session, request_id=request_id, team_id=team_id)
+    actor = _owner_or_manager(session, request=request, actor_user_id=actor_user_id, policy=policy, now=now,
+                              what="change")
+    done = session.execute(
+        update(Request)
+        .where(Request.id == request.id, Request.status == RequestStatus.OPEN.value,
+               Request.urgency != Urgency.URGENT.value)
+        .values(urgency=Urgency.URGENT.value, ladder_from=now, ladder_tz=None, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(request)
+    if not done:
+        if request.status != RequestStatus.OPEN.value:
+            raise Conflict(f"Request #{request.id} is {request.status}; nothing to send.")
+        raise Conflict(f"Request #{request.id} is already urgent.")
+    history.log_event(session, request_id=request.id, actor_id=actor.id, kind="made_urgent", now=now)
+    due.sync(session, request=request, policy=policy, now=now)
+    return request
+
+
 def expire(session: Session, *, request_id: int, policy: due.Policy, now: datetime) -> bool:
     """The meeting (or deadline) came and nobody claimed it: unfilled. True if it changed."""
     done = session.execute(

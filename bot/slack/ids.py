@@ -23,6 +23,7 @@ class Action(StrEnum):
     FOLLOWUP_OUTCOME = "followup_outcome"
     FOLLOWUP_HOURS = "followup_hours"
     SEND_DIGEST = "home_send_digest"
+    SEND_URGENT = "request_send_urgent"
 
 
 class View(StrEnum):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
@@ -37,6 +38,39 @@ class Profile:
     name: str | None
     email: str | None
     deleted: bool = False
+    status_text: str | None = None
+    status_emoji: str | None = None
+    status_expiration: datetime | None = None  # when Slack clears the status (None: never)
+
+
+def profile_of(user: dict) -> Profile:
+    """A users.info ``user`` (or the ``user`` of a user_change / user_status_changed event)."""
+    profile = user.get("profile") or {}
+    name = profile.get("display_name") or profile.get("real_name") or user.get("real_name") or user.get("name")
+    expiration = profile.get("status_expiration")
+    expires = (datetime.fromtimestamp(int(expiration), timezone.utc)
+               if isinstance(expiration, (int, float)) and not isinstance(expiration, bool) and expiration > 0 else None)
+    return Profile(tz=user.get("tz"), name=name, email=profile.get("email"), deleted=bool(user.get("deleted")),
+                   status_text=(profile.get("status_text") or None), status_emoji=(profile.get("status_emoji") or None),
+                   status_expiration=expires)
+
+
+def dnd_until(info: dict, *, now: datetime) -> datetime | None:
+    """Until when Do Not Disturb is on, from dnd.info or a dnd_updated_user event's dnd_status:
+    a snooze, or the scheduled DND window we are in (None: off now)."""
+    def moment(key: str) -> datetime | None:
+        value = info.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            return None
+        return datetime.fromtimestamp(value, timezone.utc)
+
+    snooze = moment("snooze_endtime")
+    if info.get("snooze_enabled") and snooze and snooze > now:
+        return snooze
+    start, end = moment("next_dnd_start_ts"), moment("next_dnd_end_ts")
+    if info.get("dnd_enabled") and start and end and start <= now < end:
+        return end
+    return None
 
 
 def _error_code(exc: Exception) -> str:
@@ -195,9 +229,18 @@ class Notifier:
             self._failed("users.info", exc)
             return None
         user = data.get("user") or {} if isinstance(data, dict) else {}
-        profile = user.get("profile") or {}
-        name = profile.get("display_name") or profile.get("real_name") or user.get("real_name") or user.get("name")
-        return Profile(tz=user.get("tz"), name=name, email=profile.get("email"), deleted=bool(user.get("deleted")))
+        return profile_of(user)
+
+    def dnd(self, user_id: str, *, now: datetime) -> tuple[bool, datetime | None]:
+        """(known, until): whether Slack answered dnd.info, and until when DND is on (None: off)."""
+        if self.paused:
+            return False, None
+        try:
+            data = self.client.dnd_info(user=user_id).data
+        except Exception as exc:
+            self._failed("dnd.info", exc)
+            return False, None
+        return True, dnd_until(data if isinstance(data, dict) else {}, now=now)
 
     def lookup_email(self, email: str) -> str | None:
         try:

@@ -26,6 +26,7 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "chat.postEphemeral": {"chat:write"},
     "chat.delete": {"chat:write"},
     "users.info": {"users:read"},
+    "dnd.info": {"dnd:read"},
     # Slack: an app asking for users:read.email must also ask for users:read.
     "users.lookupByEmail": {"users:read", "users:read.email"},
     "views.open": set(),

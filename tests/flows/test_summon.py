@@ -33,7 +33,12 @@ def test_submit_broadcasts_to_matching_experts_and_posts_status(h):
     request = h.last_request()
     assert request.status == RequestStatus.OPEN
     dms = {u: h.slack.dm_messages(u) for u in ("U0EXP1", "U0EXP2", "U0EXP3")}
-    assert len(dms["U0EXP1"]) == 1 and len(dms["U0EXP2"]) == 1 and dms["U0EXP3"] == []
+    # 16:00 in Berlin: asked now; 07:00 in Los Angeles: asked when their working day starts
+    assert len(dms["U0EXP1"]) == 1 and dms["U0EXP2"] == [] and dms["U0EXP3"] == []
+    assert "1 notified" in h.status_text(request.id)
+    h.at(clock.now() + timedelta(hours=2))  # 09:00 in Los Angeles
+    h.tick()
+    assert h.offer(request.id, "U0EXP2").ts and h.slack.dm_messages("U0EXP3") == []
     # each expert sees the meeting time in their own timezone: Slack renders <!date> per reader,
     # and the fallback text uses the timezone users.info gave us
     assert "<!date^" in h.dm_text("U0EXP1", request.id)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ConfirmObject, SectionBlock
 
+from bot import clock
 from bot.slack.blocks import brief as brief_ui
 from bot.slack.blocks.common import as_dicts, context, kind_label, md, plain, skills_text, slack_date, when_text
 from bot.slack.ids import Action, Block as BlockId
@@ -25,6 +26,8 @@ class Progress:
     brief: Brief | None = None
     brief_due: datetime | None = None
     no_manager: bool = False  # escalation found no manager and no admin to tell
+    next_start: datetime | None = None  # nobody is working now: the first expert is reached then
+    next_start_tz: str | None = None  # ... in this timezone (theirs)
 
 
 def headline(request: Request, progress: Progress) -> str:
@@ -43,12 +46,25 @@ def headline(request: Request, progress: Progress) -> str:
         hint = ", ".join(escape(s) for s in progress.closest_skills) or "none yet"
         return (f"⚠️ *No expert available* for these skills right now. Skills with experts: {hint}. "
                 f"The admins have been told; {who} can cancel and ask again with other skills.")
+    if progress.next_start is not None and not progress.notified and not progress.pending:
+        return waiting_line(progress)
     parts = [f"🔎 *Looking for an expert*: {progress.notified} notified"]
     if progress.pending:
         parts.append(f"{progress.pending} being notified")
     if progress.declined:
         parts.append(f"{progress.declined} declined")
     return ", ".join(parts)
+
+
+def waiting_line(progress: Progress) -> str:
+    """Nobody who matches is working now: who will be, and when (in their own timezone)."""
+    left = max(progress.next_start - clock.now(), timedelta(0))
+    hours, minutes = divmod(int(left.total_seconds() // 60), 60)
+    wait = f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+    local = clock.to_local(progress.next_start, progress.next_start_tz)
+    city = (progress.next_start_tz or "UTC").split("/")[-1].replace("_", " ")
+    return (f"🌙 *Nobody who matches is working right now.* The first expert starts in {wait} "
+            f"({local:%H:%M} {city} time) and is asked then. Urgent? *Send as urgent* asks everyone now.")
 
 
 def brief_line(request: Request, progress: Progress) -> str | None:
@@ -98,6 +114,9 @@ def render(request: Request, progress: Progress, requester_tz: str | None) -> tu
     live = request.status in (RequestStatus.HELD.value, RequestStatus.OPEN.value, RequestStatus.CLAIMED.value)
     if live:
         buttons = []
+        if request.status == RequestStatus.OPEN.value and request.urgency != "urgent" and progress.next_start:
+            buttons.append(ButtonElement(text=plain("Send as urgent"), action_id=Action.SEND_URGENT,
+                                         value=request_value(request.id), style="primary"))
         if request.needs_brief:
             buttons.append(brief_ui.add_button(request, edit=progress.brief is not None))
         blocks.append(

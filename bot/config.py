@@ -127,6 +127,7 @@ class Settings:
     ooo_words: tuple[str, ...] = DEFAULT_OOO_WORDS
     meeting_buffer: timedelta = timedelta(minutes=30)  # around a claimed meeting: no overlapping offer
     availability_refresh: timedelta = timedelta(minutes=30)  # backstop re-read of status and DND
+    ask_first_for: timedelta = timedelta(hours=2)  # the ask-first expert's own working time, then everyone
     lease: timedelta = timedelta(minutes=5)
     digest_cron: str = "0 9 * * MON"
     log_format: str = "json"
@@ -349,6 +350,7 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: str | os.PathL
         ooo_words=_words(merged, "PRESALES_OOO_WORDS", DEFAULT_OOO_WORDS),
         meeting_buffer=_duration(merged, "PRESALES_MEETING_BUFFER", timedelta(minutes=30), allow_zero=True),
         availability_refresh=_duration(merged, "PRESALES_AVAILABILITY_REFRESH", timedelta(minutes=30)),
+        ask_first_for=_duration(merged, "PRESALES_ASK_FIRST_FOR", timedelta(hours=2)),
         lease=_duration(merged, "PRESALES_LEASE", timedelta(minutes=5)),
         digest_cron=_cron(merged, "PRESALES_DIGEST_CRON", "0 9 * * MON"),
         log_format=_choice(merged, "LOG_FORMAT", ("json", "text"), "json"),

@@ -106,7 +106,7 @@ def decline(d, body, respond):
         return
     if result.changed:
         metrics.declines.inc()
-        d.work.submit(offers.refresh_all, d, request_id, first_person_id=result.expert.id)  # their DM first
+        d.work.submit(offers.after_decline, d, request_id, result.expert.id)  # their DM first
     _open(d, respond, caller, body, forms.decline_modal(request_id, private_metadata=request_metadata(request_id)))
 
 

@@ -110,7 +110,7 @@ def submit_decline(ack, body, view, context):
                                            expert_user_id=caller.user_id, reason=reason, policy=d.policy, now=clock.now())
     if result.changed:  # no decline was recorded at the click (a form an earlier version opened)
         metrics.declines.inc()
-        d.work.submit(offers.refresh_all, d, request_id, first_person_id=result.expert.id)
+        d.work.submit(offers.after_decline, d, request_id, result.expert.id)
     elif result.outcome != Outcome.ALREADY_DECLINED:
         d.notifier.post(caller.user_id, *replies.text_reply(f"Request #{request_id} is {result.request.status}; "
                                                              "your decline was not needed."))
@@ -144,17 +144,26 @@ def submit_skills(ack, body, view, context):
 def submit_outcome(ack, body, view, context):
     d, caller = deps_of(context), Caller.of(body)
     request_id = parse_request_metadata(view.get("private_metadata"))
-    decided, next_step, new_date = notices.read_outcome(_values(view))
+    decided, next_step, new_date, next_meeting = notices.read_outcome(_values(view))
     tz = cached_timezone(d, caller.team_id, caller.user_id)
-    with d.db.session() as session:
-        try:
+    now = clock.now()
+    try:
+        with d.db.session() as session:  # the outcome and the next meeting's request: both or neither
             followups.record_outcome(session, request_id=request_id, team_id=caller.team_id, user_id=caller.user_id,
-                                     decided=decided, next_step=next_step, new_date=new_date, tz=tz, now=clock.now())
-        except InvalidInput as exc:
-            ack(response_action="errors", errors=exc.fields)
-            return
+                                     decided=decided, next_step=next_step, new_date=new_date, tz=tz, now=now)
+            booked = None if next_meeting is None else requests_service.book_next(
+                session, request_id=request_id, team_id=caller.team_id, user_id=caller.user_id,
+                meeting_at=next_meeting, max_lead=d.settings.max_lead, policy=d.policy, now=now)
+    except InvalidInput as exc:
+        ack(response_action="errors", errors=exc.fields)
+        return
     ack()
-    d.notifier.post(caller.user_id, *replies.text_reply(f"Thanks: the outcome of request #{request_id} is recorded."))
+    text = f"Thanks: the outcome of request #{request_id} is recorded."
+    if booked is not None:
+        if booked.created:
+            d.work.submit(lifecycle.after_create, d, booked.request.id)
+        text += " " + replies.booked_text(booked.request, tz)
+    d.notifier.post(caller.user_id, *replies.text_reply(text))
 
 
 def submit_hours(ack, body, view, context):

@@ -337,6 +337,18 @@ def send_expire(deps: Deps, notice: DueNotice) -> Sent:
                               notice_ui.unfilled(request, tz=deps.tz(request.requester)))
 
 
+def send_ask_first_over(deps: Deps, notice: DueNotice) -> Sent:
+    """The ask-first expert had their time: everyone who matches is asked."""
+    with deps.db.session() as session:
+        request = requests_service.end_ask_first(session, request_id=notice.request_id, policy=deps.policy,
+                                                 now=clock.now())
+    if request is None:
+        return "ask-first already over, or the request is no longer open"
+    if request.status == RequestStatus.OPEN.value:
+        offers.broadcast(deps, request.id)
+    return Posted(ok=True)
+
+
 def send_offer(deps: Deps, notice: DueNotice) -> Sent:
     """An expert's working day started: the request reaches them if nobody has taken it."""
     return offers.offer_to(deps, notice.request_id, notice.recipient_id)
@@ -353,4 +365,5 @@ SENDERS: dict[NoticeKind, Callable[[Deps, DueNotice], Sent]] = {
     NoticeKind.FOLLOWUP: send_followup,
     NoticeKind.EXPIRE: send_expire,
     NoticeKind.OFFER: send_offer,
+    NoticeKind.ASK_FIRST_OVER: send_ask_first_over,
 }

@@ -34,10 +34,12 @@ def broadcast(deps: Deps, request_id: int, *, exclude_person_ids: tuple[int, ...
         request = requests_service.find(session, request_id=request_id)
         if request is None or request.status != RequestStatus.OPEN.value:
             return 0
+        asking_first = request.ask_first_until is not None and now < request.ask_first_until
         skill_ids = skills.related_skill_ids(session, [s.id for s in request.skills]) if widen else None
         matches = [] if request.synthetic else matching.match_experts(
             session, request=request, now=now, limit=None if widen else deps.settings.fanout_limit,
             exclude_person_ids=exclude_person_ids, skill_ids=skill_ids, buffer=deps.policy.meeting_buffer,
+            only_person_ids=[request.ask_first_id] if asking_first else None,
         )
         routes = matching.route(matches, request=request, now=now, default_hours=deps.policy.working_hours,
                                 default_tz=deps.settings.timezone)
@@ -64,6 +66,8 @@ def broadcast(deps: Deps, request_id: int, *, exclude_person_ids: tuple[int, ...
 def _ladder_start(deps: Deps, request: Request, routes: matching.Routes, now) -> tuple:
     """When the escalation ladder starts and whose working hours it counts: now, in the first
     expert's timezone; or, when nobody is there now, at the first expert's working start."""
+    if request.ask_first_until is not None and now < request.ask_first_until:
+        return request.ask_first_until, deps.tz(request.ask_first)  # the others are asked from then on
     if request.urgency == "urgent":
         return now, None
     if routes.now:
@@ -226,6 +230,17 @@ def after_claim(deps: Deps, request_id: int) -> None:
         request = requests_service.find(session, request_id=request_id)
     if request and request.status == RequestStatus.CLAIMED.value:
         status.post_in_thread(deps, request, deal_status.claim_thread_text(request))
+
+
+def after_decline(deps: Deps, request_id: int, person_id: int) -> None:
+    """Their DM first; if they were the one asked first, everyone who matches is asked now."""
+    refresh_all(deps, request_id, first_person_id=person_id)
+    with deps.db.session() as session:
+        request = requests_service.find(session, request_id=request_id)
+        ended = request is not None and request.ask_first_id == person_id and \
+            requests_service.end_ask_first(session, request_id=request_id, policy=deps.policy, now=clock.now())
+    if ended:
+        broadcast(deps, request_id)
 
 
 def after_release(deps: Deps, request_id: int, expert_user_id: str, expert_person_id: int) -> None:

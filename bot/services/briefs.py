@@ -230,6 +230,18 @@ def save(session: Session, *, request: Request, clean: CleanBrief, editor_user_i
     return Saved(brief=brief, first=first, released=released)
 
 
+def carried_over(brief: Brief, *, meeting_day: date | None) -> CleanBrief:
+    """A brief carried to the next meeting's request, for the AE to edit: the same answers, the
+    decision date no earlier than the new meeting."""
+    attendees = [(a.name, AttendeeRole(a.role)) for a in sorted(brief.attendees, key=lambda a: a.position)]
+    decision_by = max(brief.decision_by, meeting_day) if meeting_day else brief.decision_by
+    clean = CleanBrief(problem=brief.problem, show=brief.show, attendees=attendees,
+                       attendees_text=brief.attendees_text or "", decision=brief.decision, decision_by=decision_by,
+                       call_to_action=brief.call_to_action, competitors=brief.competitors, links=brief.links)
+    clean.snapshot = {"carried_from_request": brief.request_id}
+    return clean
+
+
 def save_with_new_request(session: Session, *, request: Request, clean: CleanBrief, editor: Person,
                           now: datetime) -> Brief:
     """The brief written in the request modal, stored with the request it belongs to (same

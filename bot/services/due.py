@@ -48,6 +48,7 @@ class Policy:
     ooo_emoji: frozenset[str] = frozenset()
     ooo_words: tuple[str, ...] = ()
     meeting_buffer: timedelta = timedelta(minutes=30)
+    ask_first_for: timedelta = timedelta(hours=2)
 
     @property
     def late_after(self) -> timedelta:

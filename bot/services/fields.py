@@ -34,6 +34,10 @@ class Field(StrEnum):
     OUTCOME_NEW_DATE = "outcome_new_date"
     HOURS_PREP = "hours_prep"
     HOURS_MEETING = "hours_meeting"
+    ASK_FIRST = "ask_first"
+    OUTCOME_NEXT_MEETING = "outcome_next_meeting"
+    WORK_DAYS = "work_days"
+    WORK_HOURS = "work_hours"
 
 
 def whole_number(text: object, low: int, high: int) -> int | None:

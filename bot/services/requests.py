@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.errors import Conflict, InvalidInput, NotFound
-from bot.services import briefs, due, history, people
+from bot.services import availability, briefs, due, history, people
 from bot.services.skills import normalize_skill
 from bot.services.fields import Field
 from models import Offer, Person, Request, RequestKind, RequestStatus, Skill, Urgency
@@ -50,6 +50,7 @@ class Draft:
     urgency: str = Urgency.NORMAL.value
     description: str = ""
     crm_url: str | None = None
+    ask_first_user_id: str | None = None  # an expert to ask first (the one who ran the last meeting)
 
 
 def _valid_skills(names: list[str], known_skills: set[str] | None, errors: dict) -> list[str]:
@@ -121,7 +122,8 @@ def validate(draft: Draft, *, now: datetime, max_lead: timedelta, known_skills: 
     if errors:
         raise InvalidInput(fields={str(k): v for k, v in errors.items()})
     return Draft(kind=draft.kind, skills=skills, account=account, meeting_at=meeting_at, duration_min=duration,
-                 needed_by=needed_by, urgency=urgency or Urgency.NORMAL.value, description=description, crm_url=crm)
+                 needed_by=needed_by, urgency=urgency or Urgency.NORMAL.value, description=description, crm_url=crm,
+                 ask_first_user_id=draft.ask_first_user_id)
 
 
 def _time_problem(moment: datetime, *, now: datetime, max_lead: timedelta, what: str) -> str | None:
@@ -215,6 +217,8 @@ def create(
         updated_at=now,
     )
     request.skills = skills
+    if draft.ask_first_user_id:
+        _ask_first(session, request=request, user_id=draft.ask_first_user_id, policy=policy, now=now)
     try:
         with session.begin_nested():
             session.add(request)
@@ -229,6 +233,66 @@ def create(
         briefs.save_with_new_request(session, request=request, clean=brief, editor=requester, now=now)
     due.sync(session, request=request, policy=policy, now=now, new_with_brief=brief is not None)
     return Created(request, True)
+
+
+def _ask_first(session: Session, *, request: Request, user_id: str, policy: due.Policy, now: datetime) -> None:
+    """Only this expert is asked, for PRESALES_ASK_FIRST_FOR of their working time (at most half
+    the time left before the request's time), then everyone who matches."""
+    expert = people.get_person(session, team_id=request.team_id, user_id=user_id)
+    if expert is None or not expert.is_expert or expert.id == request.requester_id:
+        raise InvalidInput(fields={Field.ASK_FIRST.value: "Pick an expert from the directory (not yourself), "
+                                                          "or leave it empty to ask everyone who matches."})
+    until = availability.add_working(now, policy.ask_first_for, tz=expert.tz or policy.default_tz,
+                                     hours=availability.hours_of(expert, policy.working_hours))
+    when = request.meeting_at or request.needed_by
+    if when is not None:
+        until = min(until, now + (when - now) / 2)
+    request.ask_first_id, request.ask_first_until = expert.id, until
+
+
+def end_ask_first(session: Session, *, request_id: int, policy: due.Policy, now: datetime) -> Request | None:
+    """The ask-first expert had their time (or declined): the request goes to everyone who
+    matches. None if it already had (or is no longer open)."""
+    done = session.execute(
+        update(Request)
+        .where(Request.id == request_id, Request.ask_first_until.is_not(None),
+               Request.status.in_([RequestStatus.OPEN.value, RequestStatus.HELD.value]))
+        .values(ask_first_until=None, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not done:
+        return None
+    request = session.get(Request, request_id)
+    session.refresh(request)
+    history.log_event(session, request_id=request_id, actor_id=None, kind="ask_first_over", now=now)
+    due.sync(session, request=request, policy=policy, now=now)
+    return request
+
+
+def book_next(session: Session, *, request_id: int, team_id: str, user_id: str, meeting_at: datetime,
+              max_lead: timedelta, policy: due.Policy, now: datetime) -> Created:
+    """The next meeting with the customer, booked at the end of this one: a new request for it,
+    pre-filled (type, skills, account, what is needed, the brief carried over for editing), asking
+    the expert who took this one first."""
+    request = get(session, request_id=request_id, team_id=team_id)
+    problem = _time_problem(meeting_at, now=now, max_lead=max_lead, what="The next meeting")
+    if problem:
+        raise InvalidInput(fields={Field.OUTCOME_NEXT_MEETING.value: problem})
+    kind = request.kind if RequestKind(request.kind).has_meeting else RequestKind.DEMO.value
+    draft = Draft(kind=kind, skills=[s.name for s in request.skills], account=request.account,
+                  meeting_at=meeting_at, duration_min=request.duration_min or DEFAULT_DURATION,
+                  urgency=Urgency.NORMAL.value, crm_url=request.crm_url,
+                  description=f"Next meeting after request #{request.id}. {request.description}"[:DESCRIPTION_MAX],
+                  ask_first_user_id=request.claimed_by.slack_user_id
+                  if request.claimed_by is not None and request.claimed_by.is_expert else None)
+    brief = briefs.get(session, request_id=request.id)
+    clean = briefs.carried_over(brief, meeting_day=meeting_at.date()) if brief is not None else None
+    created = create(session, team_id=team_id, requester_user_id=user_id, channel_id=request.channel_id, draft=draft,
+                     source_key=f"next-of-{request.id}", policy=policy, now=now, brief=clean)
+    created.request.follows_id = request.id
+    session.flush()
+    session.refresh(created.request)
+    return created
 
 
 def create_selftest(session: Session, *, team_id: str, admin_user_id: str, channel_id: str,

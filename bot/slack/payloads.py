@@ -129,6 +129,10 @@ class FormState:
         value = option.get("value") if isinstance(option, dict) else None
         return storable(value) if isinstance(value, str) else None
 
+    def selected_user(self, block: str) -> str | None:
+        value = self.element(block).get("selected_user")
+        return value if isinstance(value, str) and re.match(r"^[UW][A-Z0-9]{2,30}$", value) else None
+
     def selected_many(self, block: str, action: str) -> list[str]:
         options = self.element(block, action).get("selected_options") or []
         return [storable(o["value"]) for o in options if isinstance(o, dict) and isinstance(o.get("value"), str)]

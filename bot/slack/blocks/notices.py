@@ -10,6 +10,7 @@ from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
     DatePickerElement,
+    DateTimePickerElement,
     InputBlock,
     NumberInputElement,
     Option,
@@ -138,6 +139,9 @@ def outcome_modal(request: Request, *, private_metadata: str) -> View:
                        element=PlainTextInputElement(action_id="value", multiline=True, max_length=2000)),
             InputBlock(block_id=Field.OUTCOME_NEW_DATE, label=plain("New decision date"), optional=True,
                        element=DatePickerElement(action_id="value")),
+            InputBlock(block_id=Field.OUTCOME_NEXT_MEETING, label=plain("Next meeting with them"), optional=True,
+                       hint=plain(_next_hint(request)),
+                       element=DateTimePickerElement(action_id="value")),
         ],
     )
 
@@ -156,9 +160,16 @@ def hours_modal(request: Request, *, private_metadata: str) -> View:
     )
 
 
-def read_outcome(values: dict) -> tuple[str | None, str, date | None]:
+def _next_hint(request: Request) -> str:
+    who = f"{request.claimed_by.name or 'the same expert'}" if request.claimed_by else "the same expert"
+    return (f"Book pre-sales for it now: a request is made for that time, with this brief to edit, "
+            f"asking {who[:60]} first.")
+
+
+def read_outcome(values: dict) -> tuple[str | None, str, date | None, datetime | None]:
     form = FormState(values)
-    return form.selected(Field.OUTCOME_DECIDED), form.text(Field.OUTCOME_NEXT), form.date(Field.OUTCOME_NEW_DATE)
+    return (form.selected(Field.OUTCOME_DECIDED), form.text(Field.OUTCOME_NEXT), form.date(Field.OUTCOME_NEW_DATE),
+            form.moment(Field.OUTCOME_NEXT_MEETING))
 
 
 def read_hours(values: dict) -> tuple[str, str]:

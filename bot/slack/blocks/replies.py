@@ -124,3 +124,10 @@ def stats_reply(
                           "someone out of office do not). Time to respond: from the DM to the first click by Slack's "
                           "clock, counted in the expert's working hours; the wall-clock median is in brackets."))
     return "Response figures", as_dicts(blocks)
+
+
+def booked_text(request: Request, tz: str | None) -> str:
+    """The AE booked the next meeting at the end of this one."""
+    first = f", asking {mention(request.ask_first.slack_user_id)} first" if request.ask_first else ""
+    return (f"Request #{request.id} for the next meeting ({format_when(request.meeting_at, tz)}) is made{first}. "
+            f"The brief came along: edit it with `/presales brief {request.id}`.")

@@ -7,15 +7,16 @@ from functools import lru_cache
 
 from slack_sdk.models.blocks import (
     ContextBlock,
-    DividerBlock,
-    SectionBlock,
     DateTimePickerElement,
+    DividerBlock,
     ExternalDataMultiSelectElement,
     InputBlock,
     Option,
     PlainTextInputElement,
+    SectionBlock,
     StaticSelectElement,
     UrlInputElement,
+    UserSelectElement,
 )
 from slack_sdk.models.views import View
 
@@ -64,7 +65,7 @@ def build(prefill: Prefill, *, private_metadata: str, tz_label: str | None) -> d
         element(Field.DESCRIPTION)["initial_value"] = prefill.leftover[:DESCRIPTION_MAX]
     if tz_label:
         note = ContextBlock(elements=[md(f"Your Slack timezone: {tz_label}. Experts see times in theirs.")]).to_dict()
-        view["blocks"].insert(view["blocks"].index(by_id[Field.CRM_URL.value]) + 1, note)
+        view["blocks"].insert(view["blocks"].index(by_id[Field.ASK_FIRST.value]) + 1, note)
     return view
 
 
@@ -149,6 +150,14 @@ def build_view(prefill: Prefill, *, private_metadata: str, tz_label: str | None)
             optional=True,
             element=UrlInputElement(action_id="value", placeholder=plain("https://...")),
         ),
+        InputBlock(
+            block_id=Field.ASK_FIRST,
+            label=plain("Ask one expert first"),
+            optional=True,
+            hint=plain("Say, who ran the last meeting with this customer: only they are asked for a while "
+                       "(their working time), then everyone who matches."),
+            element=UserSelectElement(action_id="value", placeholder=plain("Anyone who matches")),
+        ),
     ]
     if tz_label:
         blocks.append(ContextBlock(elements=[md(f"Your Slack timezone: {tz_label}. Experts see times in theirs.")]))
@@ -184,4 +193,5 @@ def read(values: dict) -> Draft:
         urgency=form.selected(Field.URGENCY) or Urgency.NORMAL.value,
         description=form.text(Field.DESCRIPTION),
         crm_url=form.text(Field.CRM_URL) or None,
+        ask_first_user_id=form.selected_user(Field.ASK_FIRST),
     )

@@ -32,7 +32,6 @@ import copy
 import email.policy
 import itertools
 import json
-import os
 import random
 import secrets
 import threading
@@ -117,24 +116,13 @@ class MethodSpec:
     accepts_json: bool  # "application/json" listed in ``consumes``
 
 
-SPEC_CANDIDATES = (
-    # beside the checkout (/work/main -> /work/shared), wherever the checkout is
-    Path(__file__).resolve().parents[3] / "shared" / "slack-specs",
-    # the workplace's shared folder, for a clean clone elsewhere (CI, /tmp/fresh)
-    Path("/work/shared/slack-specs"),
-)
+#: Slack's spec files, kept in the repository with their licences (tests/data/README.md).
+SPECS_DIR = Path(__file__).resolve().parents[1] / "data"
 
 
 def specs_dir() -> Path:
-    """Directory holding Slack's spec files: env ``SLACK_SPECS_DIR``, else the first place in
-    SPEC_CANDIDATES that has them."""
-    env = os.environ.get("SLACK_SPECS_DIR")
-    if env:
-        return Path(env)
-    for candidate in SPEC_CANDIDATES:
-        if (candidate / SPEC_FILE).is_file():
-            return candidate
-    return SPEC_CANDIDATES[0]
+    """Directory holding Slack's spec files: ``tests/data`` of this checkout."""
+    return SPECS_DIR
 
 
 @lru_cache(maxsize=4)
@@ -165,10 +153,7 @@ def load_web_api_spec(directory: Path | None = None) -> dict[str, MethodSpec]:
     """Parse (once per process) the Web API OpenAPI file into ``{method: MethodSpec}``."""
     path = (directory or specs_dir()) / SPEC_FILE
     if not path.is_file():
-        raise FileNotFoundError(
-            f"Slack Web API spec not found at {path}; set SLACK_SPECS_DIR to the directory "
-            f"holding {SPEC_FILE}"
-        )
+        raise FileNotFoundError(f"Slack Web API spec not found at {path} (see tests/data/README.md)")
     return _load_spec_file(str(path))
 
 

@@ -40,7 +40,7 @@ from tests.fakes.slack_api import (  # noqa: E402
     skip_content_checks,
     text_of,
 )
-from tests.procs import free_port, healthz, kill_all, kill_process, popen  # noqa: E402
+from tests.procs import db_upgrade, free_port, healthz, kill_all, kill_process, popen, run_bot  # noqa: E402
 from tests.topology.proxy import TcpProxy  # noqa: E402
 
 TEAM = "T0001"
@@ -318,14 +318,7 @@ class Deployment:
             self.app_url = self.direct_url
 
     def migrate(self) -> None:
-        log = self.tmp / "migrate.log"
-        proc = popen([sys.executable, "-m", "bot", "db", "upgrade"], env=self.env(), log=log)
-        try:
-            code = proc.wait(timeout=120)
-        finally:
-            kill_process(proc, grace=0.5)
-        if code != 0:
-            raise RuntimeError(f"`python -m bot db upgrade` failed ({code}):\n{log.read_text(errors='replace')}")
+        db_upgrade(self.env(), self.tmp / "migrate.log")
 
     @property
     def db(self):
@@ -388,11 +381,7 @@ class Deployment:
         if direct:
             env["DATABASE_URL"] = self.direct_url
         log = self.tmp / f"cli-{secrets.token_hex(3)}.log"
-        proc = popen([sys.executable, "-m", "bot", *args], env=env, log=log)
-        try:
-            code = proc.wait(timeout=timeout)
-        finally:
-            kill_process(proc, grace=0.5)
+        code = run_bot(args, env=env, log=log, timeout=timeout)
         return code, log.read_text(errors="replace")
 
 

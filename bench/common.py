@@ -34,7 +34,7 @@ if str(ROOT) not in sys.path:  # `python bench/x.py` as well as `python -m bench
     sys.path.insert(0, str(ROOT))
 
 from tests.fakes.signing import SlackDriver, datetimepicker, plain_text_input, static_select  # noqa: E402
-from tests.fakes.slack_api import FakeSlack, restore_content_checks, skip_content_checks  # noqa: E402
+from tests.fakes.slack import FakeSlack, restore_content_checks, skip_content_checks  # noqa: E402
 from tests.procs import db_upgrade, free_port, healthz, kill_process, percentile, popen, say, track  # noqa: E402, F401
 
 TEAM = "T0001"

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from bot.config import get_settings
-from tests.fakes.slack_api import specs_dir
+from tests.fakes.slack import specs_dir
 
 REPO = Path(__file__).resolve().parents[2]
 CODE_DIRS = ("bot", "handlers")

@@ -33,7 +33,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.fakes.signing import SlackDriver  # noqa: E402
-from tests.fakes.slack_api import (  # noqa: E402
+from tests.fakes.slack import (  # noqa: E402
     Call,
     FakeSlack,
     restore_content_checks,

@@ -60,7 +60,7 @@ from tests.fakes.signing import (  # noqa: E402
     plain_text_input,
     static_select,
 )
-from tests.fakes.slack_api import text_of  # noqa: E402
+from tests.fakes.slack import text_of  # noqa: E402
 from tests.topology.deployment import (  # noqa: E402
     ADMIN,
     TEAM,

@@ -117,7 +117,7 @@ class MethodSpec:
 
 
 #: Slack's spec files, kept in the repository with their licences (tests/data/README.md).
-SPECS_DIR = Path(__file__).resolve().parents[1] / "data"
+SPECS_DIR = Path(__file__).resolve().parents[2] / "data"
 
 
 def specs_dir() -> Path:

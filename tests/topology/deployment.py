@@ -106,7 +106,7 @@ class TopologyFake(FakeSlack):
         super()._record(call)
         self.served.append((call.method, call.at, answered))
         if call.method in ("views.open", "views.push"):
-            issued = self._triggers.get(str(call.params.get("trigger_id")))
+            issued = self.workspace.triggers.get(str(call.params.get("trigger_id")))
             if issued is not None:
                 self.trigger_ages.append((call.at - issued[0], answered - issued[0], call.outcome))
         if call.method == "views.open" and call.outcome == "ok" and isinstance(call.response, dict):

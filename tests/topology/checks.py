@@ -27,6 +27,11 @@ class Verdict:
     figures: dict[str, Any] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
 
+    def fail(self, what: str, items: list[str]) -> None:
+        """One failure line naming how many ``items`` went wrong and the first five."""
+        if items:
+            self.failures.append(f"{len(items)} {what}: {items[:5]}")
+
 
 # ---------------------------------------------------------------- requests and DMs
 
@@ -76,8 +81,7 @@ def every_expert_is_dmed_once_per_request(sc: "Scenario", ev: Evidence) -> Verdi
                 lost.append(f"#{r.id}→{user}: Slack answered {tries}, offer.error={o.error!r}")
             elif count > 1:
                 duplicates += count - 1
-    if lost:
-        v.failures.append(f"{len(lost)} expert DM(s) never delivered: {lost[:5]}")
+    v.fail("expert DM(s) never delivered", lost)
     if duplicates:
         v.failures.append(f"{duplicates} duplicate expert DM(s)")
     v.figures["dms"] = (delivered, duplicates, len(lost))
@@ -161,8 +165,7 @@ def every_storm_has_one_winner_and_everyone_is_told(sc: "Scenario", ev: Evidence
         time.sleep(0.5)
         db = read_database(sc)  # the work after the acks may still be landing
     v = Verdict({"storms": len(storms), "clicks": clicks, "winners": winners, "told": told})
-    if issues:
-        v.failures.append(f"{len(issues)} claim check(s) failed: {issues[:5]}")
+    v.fail("claim check(s) failed", issues)
     return v
 
 
@@ -273,8 +276,7 @@ def every_notice_reaches_slack_once(sc: "Scenario", ev: Evidence) -> Verdict:
             lost.append(problem)
         coalesced += _coalesced(n)
     v = Verdict()
-    if lost:
-        v.failures.append(f"{len(lost)} notice(s) lost: {lost[:5]}")
+    v.fail("notice(s) lost", lost)
     if beyond_window:
         v.failures.append(f"duplicates beyond the documented window: {beyond_window[:5]}")
     if unrecorded:
@@ -311,8 +313,7 @@ def every_claimed_request_gets_its_notices(sc: "Scenario", ev: Evidence) -> Verd
                 if not any(n.kind == kind and n.state == "sent" for n in mine):
                     missing.append(f"#{rid} (left unclaimed): no {kind} sent")
     v = Verdict({"requests_short": len(missing)})
-    if missing:
-        v.failures.append(f"{len(missing)} claimed request(s) short of their notices: {missing[:5]}")
+    v.fail("claimed request(s) short of their notices", missing)
     return v
 
 
@@ -327,8 +328,7 @@ def every_ae_is_told_of_the_claim_once(sc: "Scenario", ev: Evidence) -> Verdict:
         elif got > 1:
             twice.append(f"#{rid}: claim announced {got}x in the status thread")
     v = Verdict({"ae_told": told, "ae_not_told": len(never), "ae_told_twice": len(twice)})
-    if never:
-        v.failures.append(f"{len(never)} AE(s) never told of the claim: {never[:5]}")
+    v.fail("AE(s) never told of the claim", never)
     if twice:
         v.failures.append(f"duplicates beyond the documented window: {twice[:5]}")
     return v

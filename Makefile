@@ -28,8 +28,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 # The deployment shape on this machine: 2 web (gunicorn, Procfile line) + 2 schedulers + PostgreSQL
-# (127.0.0.1:5432, scratch database presales_topology) + fake Slack; about 3.2 minutes
-# (.ci/run runs it with CI_TOPOLOGY=1).
+# (127.0.0.1:5432, scratch database presales_topology) + fake Slack; about 3.5 minutes
+# (.ci/run runs it after the SQLite and PostgreSQL passes).
 test-topology: $(STAMP)
 	$(BIN)/python -m tests.topology.run $(TOPOLOGY_ARGS)
 

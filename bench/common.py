@@ -34,8 +34,8 @@ if str(ROOT) not in sys.path:  # `python bench/x.py` as well as `python -m bench
     sys.path.insert(0, str(ROOT))
 
 from tests.fakes.signing import SlackDriver, datetimepicker, plain_text_input, static_select  # noqa: E402
-from tests.fakes.slack_api import FakeSlack, restore_content_checks, skip_content_checks  # noqa: E402
-from tests.procs import free_port, healthz, kill_process, percentile, popen, say, track  # noqa: E402, F401
+from tests.fakes.slack import FakeSlack, restore_content_checks, skip_content_checks  # noqa: E402
+from tests.procs import db_upgrade, free_port, healthz, kill_process, percentile, popen, say, track  # noqa: E402, F401
 
 TEAM = "T0001"
 TOKEN = "xoxb-bench"
@@ -128,7 +128,7 @@ class Stack:
         self._servers: list[Server] = []
         self._db: Any = None
         try:
-            self._migrate()
+            db_upgrade(self.env(), self.tmp / "migrate.log")
         except BaseException:
             self.close()
             raise
@@ -155,16 +155,6 @@ class Stack:
         })
         env.update(cfg.env)
         return env
-
-    def _migrate(self) -> None:
-        log = self.tmp / "migrate.log"
-        proc = popen([sys.executable, "-m", "bot", "db", "upgrade"], env=self.env(), log=log)
-        try:
-            code = proc.wait(timeout=120)
-        finally:
-            kill_process(proc, grace=0.5)
-        if code != 0:
-            raise RuntimeError(f"`python -m bot db upgrade` failed ({code}):\n{log.read_text(errors='replace')}")
 
     def start(self, app: str = PRODUCT_APP) -> Server:
         name = "product" if app == PRODUCT_APP else "bare" if app == BARE_APP else "server"

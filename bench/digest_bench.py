@@ -33,7 +33,7 @@ from bot.slack.blocks import digest as digest_ui  # noqa: E402
 from bot.slack.blocks import home as home_ui  # noqa: E402
 from bot.slack.notify import Notifier  # noqa: E402
 from models import Offer, Person, Request, Skill, request_skills  # noqa: E402
-from tests.fakes.slack_api import FakeSlack  # noqa: E402
+from tests.fakes.slack import FakeSlack  # noqa: E402
 
 START = datetime(2026, 7, 6, 0, 0, tzinfo=timezone.utc)  # a Monday; 20 weeks of data from here
 WEEKS = 20

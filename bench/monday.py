@@ -35,7 +35,7 @@ from bot.slack.ids import Action  # noqa: E402
 from bot.config import DEFAULT_PACE, parse_pace  # noqa: E402
 from bot.flows import digests as digest_flow  # noqa: E402
 from models import Person  # noqa: E402
-from tests.fakes.slack_api import FakeSlack, skip_content_checks  # noqa: E402
+from tests.fakes.slack import FakeSlack, skip_content_checks  # noqa: E402
 from tests.harness import AE, Harness  # noqa: E402
 
 UTC = timezone.utc

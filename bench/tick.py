@@ -35,7 +35,7 @@ from bot.migrate import upgrade  # noqa: E402
 from bot.services import leases  # noqa: E402
 from models import DueNotice, Offer, Person, Request  # noqa: E402
 from bench.common import table  # noqa: E402
-from tests.fakes.slack_api import FakeSlack  # noqa: E402
+from tests.fakes.slack import FakeSlack  # noqa: E402
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/presales_bench"

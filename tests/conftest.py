@@ -22,7 +22,7 @@ from bot import clock
 from bot.db import is_sqlite, normalize_url
 from bot.migrate import upgrade
 from models import Base
-from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack import FakeSlack
 from tests.harness import Harness
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=timezone.utc)  # Monday

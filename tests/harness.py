@@ -27,7 +27,7 @@ from bot.web import create_app
 from models import Offer, Request
 from tests.fakes import signing as d
 from tests.fakes.signing import Reply, SlackDriver
-from tests.fakes.slack_api import FakeSlack, text_of
+from tests.fakes.slack import FakeSlack, text_of
 
 TEAM = "T0001"
 SECRET = "test-signing-secret"

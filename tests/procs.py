@@ -1,7 +1,8 @@
 """Child processes for the runs that start real servers (the topology test, bench/): each in a
 process group of its own, tracked, and killed with its whole group (gunicorn workers included)
 when the run ends, fails, or is itself stopped with SIGTERM, SIGHUP or Ctrl-C. Plus the small
-helpers those runs share: a free port, /healthz, a nearest-rank percentile, progress lines.
+helpers those runs share: ``python -m bot`` commands (``db upgrade``), a free port, /healthz, a
+nearest-rank percentile, progress lines.
 
 Importing this module installs the signal handlers (in the main thread): only runners import it,
 never a pytest test module."""
@@ -73,6 +74,24 @@ def kill_process(proc: subprocess.Popen[Any], *, grace: float = 3.0, sig: int = 
     finally:
         with _live_lock:
             _live.discard(proc)
+
+
+def run_bot(args: Sequence[str], *, env: Mapping[str, str], log: Path, timeout: float = 60.0) -> int:
+    """``python -m bot ARGS`` run to its end, its output appended to ``log``; its exit status.
+    Past ``timeout`` its group is killed and ``subprocess.TimeoutExpired`` raised."""
+    proc = popen([sys.executable, "-m", "bot", *args], env=env, log=log)
+    try:
+        return proc.wait(timeout=timeout)
+    finally:
+        kill_process(proc, grace=0.5)
+
+
+def db_upgrade(env: Mapping[str, str], log: Path, timeout: float = 120.0) -> None:
+    """Migrate the database ``env`` names (DATABASE_URL) with ``python -m bot db upgrade``, as the
+    Procfile's release step does; RuntimeError with the command's output when it fails."""
+    code = run_bot(["db", "upgrade"], env=env, log=log, timeout=timeout)
+    if code != 0:
+        raise RuntimeError(f"`python -m bot db upgrade` failed ({code}):\n{log.read_text(errors='replace')}")
 
 
 def kill_all() -> None:

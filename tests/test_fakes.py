@@ -1,4 +1,4 @@
-"""Tests of the test doubles themselves: FakeSlack (tests/fakes/slack_api.py) and
+"""Tests of the test doubles themselves: FakeSlack (tests/fakes/slack/) and
 SlackDriver (tests/fakes/signing.py).
 
 If these fail, every other test's verdict is suspect, so they check the behaviours the
@@ -28,7 +28,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 
 from tests.fakes.signing import SlackDriver, plain_text_input, static_select
-from tests.fakes.slack_api import FakeSlack, check_blocks, load_web_api_spec, specs_dir
+from tests.fakes.slack import FakeSlack, check_blocks, load_web_api_spec, specs_dir
 
 # The fake Slack and the driver alone: no database (the PostgreSQL pass skips this module).
 pytestmark = pytest.mark.db_agnostic

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import runpy
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 import yaml
 
 from bot.config import get_settings
+from tests.fakes.slack import specs_dir
 
 REPO = Path(__file__).resolve().parents[2]
 CODE_DIRS = ("bot", "handlers")
@@ -48,15 +48,6 @@ METHOD_SCOPES: dict[str, set[str]] = {
 EXTRA_SCOPES = {"chat:write.public"}
 
 
-def specs_dir() -> Path:
-    env = os.environ.get("SLACK_SPECS_DIR")
-    if env:
-        return Path(env)
-    from tests.fakes.slack_api import specs_dir as fake_specs_dir
-
-    return fake_specs_dir()
-
-
 @pytest.fixture(scope="module")
 def manifest() -> dict:
     return yaml.safe_load((REPO / "manifest.yml").read_text(encoding="utf-8"))
@@ -78,7 +69,7 @@ def web_api_methods_called() -> set[str]:
 
 def test_manifest_validates_against_slack_schema(manifest):
     path = specs_dir() / "manifest.schema.1.0.0.json"
-    assert path.is_file(), f"Slack's manifest schema not found at {path}; set SLACK_SPECS_DIR"
+    assert path.is_file(), f"Slack's manifest schema not found at {path} (see tests/data/README.md)"
     schema = json.loads(path.read_text(encoding="utf-8"))
     validator = jsonschema.Draft7Validator(schema)
     errors = [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in validator.iter_errors(manifest)]

@@ -1,7 +1,7 @@
 """First claim wins, exactly once: 20 experts clicking at the same moment.
 
 Runs on the suite's database: SQLite by default, PostgreSQL with TEST_DATABASE_URL
-(`.ci/run` runs both). Cases 28-30 of ../shared/RELIABILITY.md.
+(`.ci/run` runs both). Cases 28-30 of docs/reliability-plan.md.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from urllib.parse import urlencode
 
 if TYPE_CHECKING:  # only for type hints; the driver works without a fake
-    from tests.fakes.slack_api import FakeSlack
+    from tests.fakes.slack import FakeSlack
 
 __all__ = [
     "Reply",

@@ -1,4 +1,4 @@
-"""Slack protocol edge cases from ../shared/RELIABILITY.md that the other files do not cover."""
+"""Slack protocol edge cases from docs/reliability-plan.md that the other files do not cover."""
 
 from __future__ import annotations
 

@@ -33,14 +33,14 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.fakes.signing import SlackDriver  # noqa: E402
-from tests.fakes.slack_api import (  # noqa: E402
+from tests.fakes.slack import (  # noqa: E402
     Call,
     FakeSlack,
     restore_content_checks,
     skip_content_checks,
     text_of,
 )
-from tests.procs import free_port, healthz, kill_all, kill_process, popen  # noqa: E402
+from tests.procs import db_upgrade, free_port, healthz, kill_all, kill_process, popen, run_bot  # noqa: E402
 from tests.topology.proxy import TcpProxy  # noqa: E402
 
 TEAM = "T0001"
@@ -106,7 +106,7 @@ class TopologyFake(FakeSlack):
         super()._record(call)
         self.served.append((call.method, call.at, answered))
         if call.method in ("views.open", "views.push"):
-            issued = self._triggers.get(str(call.params.get("trigger_id")))
+            issued = self.workspace.triggers.get(str(call.params.get("trigger_id")))
             if issued is not None:
                 self.trigger_ages.append((call.at - issued[0], answered - issued[0], call.outcome))
         if call.method == "views.open" and call.outcome == "ok" and isinstance(call.response, dict):
@@ -318,14 +318,7 @@ class Deployment:
             self.app_url = self.direct_url
 
     def migrate(self) -> None:
-        log = self.tmp / "migrate.log"
-        proc = popen([sys.executable, "-m", "bot", "db", "upgrade"], env=self.env(), log=log)
-        try:
-            code = proc.wait(timeout=120)
-        finally:
-            kill_process(proc, grace=0.5)
-        if code != 0:
-            raise RuntimeError(f"`python -m bot db upgrade` failed ({code}):\n{log.read_text(errors='replace')}")
+        db_upgrade(self.env(), self.tmp / "migrate.log")
 
     @property
     def db(self):
@@ -388,11 +381,7 @@ class Deployment:
         if direct:
             env["DATABASE_URL"] = self.direct_url
         log = self.tmp / f"cli-{secrets.token_hex(3)}.log"
-        proc = popen([sys.executable, "-m", "bot", *args], env=env, log=log)
-        try:
-            code = proc.wait(timeout=timeout)
-        finally:
-            kill_process(proc, grace=0.5)
+        code = run_bot(args, env=env, log=log, timeout=timeout)
         return code, log.read_text(errors="replace")
 
 

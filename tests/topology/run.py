@@ -35,7 +35,6 @@ import gc
 import http.client
 import json
 import os
-import re
 import signal
 import sys
 import threading
@@ -60,7 +59,8 @@ from tests.fakes.signing import (  # noqa: E402
     plain_text_input,
     static_select,
 )
-from tests.fakes.slack_api import text_of  # noqa: E402
+from tests.fakes.slack import text_of  # noqa: E402
+from tests.topology.checks import CHECKS  # noqa: E402
 from tests.topology.deployment import (  # noqa: E402
     ADMIN,
     TEAM,
@@ -68,11 +68,11 @@ from tests.topology.deployment import (  # noqa: E402
     Deployment,
     pg_answers,
 )
+from tests.topology.evidence import CLAIM, gather  # noqa: E402
 from tests.procs import healthz, percentile, say  # noqa: E402
 
 UTC = timezone.utc
 SKILL = "kubernetes"
-CLAIM = "offer_claim"
 REQUEST_MODAL = "request_modal"
 DB_DOWN_TEXT = "database is not answering"  # bot/app.py explain(): "... Nothing was saved; please try again ..."
 TRY_AGAIN = "try again"
@@ -584,275 +584,16 @@ class Scenario:
         return people, requests, offers, notices, briefs
 
     def analyze(self) -> dict[str, Any]:
-        end = datetime.now(UTC)
+        """Run every check (checks.py) on what the run left; their failures are the run's problems."""
+        evidence = gather(self)
         figures: dict[str, Any] = {}
-        people, requests, offers, notices, briefs = self.load()
-        offers_of: dict[int, list[Any]] = defaultdict(list)
-        for o in offers:
-            offers_of[o.request_id].append(o)
-        by_id = {r.id: r for r in requests}
-        ours = {r.request_id: r for r in self.reqs if r.request_id}
-
-        # ---- what Slack received
-        calls = self.fake.calls
-        posts = [c for c in calls if c.method == "chat.postMessage" and c.outcome == "ok"]
-        offer_dms: Counter = Counter()  # (channel, request) -> DMs with Claim
-        reminders: Counter = Counter()  # notice id -> messages
-        per_channel: dict[str, Counter] = {k: Counter() for k in ("reping", "widen", "escalate", "expire", "claimed")}
-        for c in posts:
-            channel = (c.response or {}).get("channel") or c.params.get("channel")
-            text = str(c.params.get("text") or "")
-            blocks = c.params.get("blocks")
-            if isinstance(blocks, str):
-                try:
-                    blocks = json.loads(blocks)
-                except ValueError:
-                    blocks = None
-            number = re.search(r"request #(\d+)", text)
-            request_id = int(number.group(1)) if number else None
-            actions = _actions(blocks)
-            if not c.params.get("thread_ts") and CLAIM in actions:
-                offer_dms[(channel, request_id)] += 1
-            elif text.startswith("⏰") and " starts in " in text:
-                snooze = actions.get("reminder_snooze_30")
-                reminders[int(snooze) if snooze and snooze.isdigit() else -1] += 1
-            elif text.startswith("⏰ Still nobody on"):
-                per_channel["reping"][(request_id, channel)] += 1
-            elif text.startswith("⏰ Still unclaimed"):
-                per_channel["widen"][(request_id, channel)] += 1
-            elif text.startswith("🚨"):
-                per_channel["escalate"][(request_id, channel)] += 1
-            elif text.startswith("⌛ Nobody claimed"):
-                per_channel["expire"][(request_id, channel)] += 1
-            elif c.params.get("thread_ts") and " claimed your " in text:
-                per_channel["claimed"][(request_id, channel)] += 1
-
-        # ---- requests: stored, complete (never half-written)
-        half = []
-        for r in requests:
-            sent = [o for o in offers_of[r.id] if o.rank > 0]
-            missing = []
-            if not r.skills:
-                missing.append("skills")
-            if r.id not in briefs:
-                missing.append("brief")
-            if len(sent) < len(self.experts):
-                missing.append(f"offers ({len(sent)})")
-            if not r.status_ts or r.status_ts.startswith("pending"):
-                missing.append("status message")
-            if missing:
-                half.append(f"#{r.id}: no {', '.join(missing)}")
-        if half:
-            self.problem(f"half-written requests: {half[:5]}")
-        expected = [r for r in self.reqs]
-        not_stored = [r.index for r in expected if r.request_id is None]
-        if not_stored:
-            self.problem(f"requests acked but not stored: {not_stored}")
-        strays = [r.id for r in requests if r.id not in ours]
-        figures["requests"] = (len(ours), len(expected), strays)
-
-        # ---- expert DMs: each expert DMed exactly once per request (429/500 chaos)
-        dm_lost, dm_dup, dm_total = [], 0, 0
-        for r in requests:
-            for o in offers_of[r.id]:
-                if o.rank <= 0:
-                    continue
-                channel = "D" + people[o.expert_id][1:]
-                count = offer_dms[(channel, r.id)]
-                dm_total += min(count, 1)
-                if count == 0:
-                    user = people[o.expert_id]
-                    tries = self.attempts(lambda c, u=user, q=r.id: c.params.get("channel") in (u, "D" + u[1:])
-                                          and not c.params.get("thread_ts")
-                                          and f"request #{q} for" in str(c.params.get("text")))
-                    dm_lost.append(f"#{r.id}→{user}: Slack answered {tries}, offer.error={o.error!r}")
-                elif count > 1:
-                    dm_dup += count - 1
-        if dm_lost:
-            self.problem(f"{len(dm_lost)} expert DM(s) never delivered: {dm_lost[:5]}")
-        if dm_dup:
-            self.problem(f"{dm_dup} duplicate expert DM(s)")
-        figures["dms"] = (dm_total, dm_dup, len(dm_lost))
-
-        # ---- claims: one winner, 19 told, every DM updated
-        self.check_claims(by_id, offers_of, people)
-
-        # ---- notices: each sent once; the crash window counted
-        window = self.kill_info.get("leased", set())
-        dup_window, dup_other, lost, coalesced, by_kind = 0, [], [], 0, Counter()
-        unrecorded = []
-        for n in notices:
-            kind = n.kind
-            if n.state == "sent":
-                by_kind[kind] += 1
-            if kind == "reminder":
-                count = reminders.get(n.id, 0)
-                if n.state == "sent" and count == 0:
-                    lost.append(f"reminder {n.id} marked sent, never reached Slack")
-                extra = count - 1 if n.state == "sent" else count
-                if n.state != "sent" and count:
-                    unrecorded.append(f"reminder {n.id} ({n.state}) reached Slack {count}x")
-            elif kind in ("reping", "escalate", "expire"):
-                got = {ch: c for (rid, ch), c in per_channel[kind].items() if rid == n.request_id}
-                if n.state == "sent" and not got:
-                    lost.append(f"{kind} {n.id} for #{n.request_id} marked sent, nothing reached Slack")
-                elif n.state == "sent" and kind == "reping" and len(got) < len(dm_channels := {
-                        # the experts waiting when it went out: DMed before it (a DM Slack refused
-                        # for a while and posted later is a fresh ask) and not answered yet
-                        o.channel_id for o in offers_of[n.request_id] if o.ts and o.sent_at and n.sent_at
-                        and o.sent_at <= n.sent_at and (o.responded_at is None or o.responded_at > n.sent_at)}):
-                    missing = dm_channels - set(got)
-                    tries = [self.attempts(lambda c, ch=ch, q=n.request_id: c.params.get("channel") == ch
-                                           and str(c.params.get("text", "")).startswith("⏰ Still nobody on")
-                                           and f"request #{q})" in str(c.params.get("text")))
-                             for ch in sorted(missing)]
-                    lost.append(f"reping {n.id} for #{n.request_id} reached {len(got)} of {len(dm_channels)} "
-                                f"DMed experts' threads (the others: Slack answered {tries})")
-                elif n.state == "sent" and kind != "reping" and "D" + people[n.recipient_id][1:] not in got:
-                    lost.append(f"{kind} {n.id} for #{n.request_id} never reached the AE")
-                extra = max((c - 1 for c in got.values()), default=0) if n.state == "sent" else \
-                    (1 if got else 0)
-                if n.state != "sent" and got:
-                    unrecorded.append(f"{kind} {n.id} ({n.state}) reached Slack")
-            else:
-                extra = 0
-            if extra > 0:
-                if n.id in window and extra == 1:
-                    dup_window += 1
-                else:
-                    dup_other.append(f"{kind} {n.id} for #{n.request_id}: {extra} extra")
-            if n.state in ("pending", "leased") and n.due_at < end - timedelta(seconds=2):
-                lost.append(f"{kind} {n.id} for #{n.request_id} still {n.state}, due {n.due_at:%H:%M:%S}")
-            elif n.state == "failed":
-                lost.append(f"{kind} {n.id} for #{n.request_id} failed: {n.last_error}")
-            elif n.state == "skipped":
-                reason = n.last_error or ""
-                if "superseded" in reason:
-                    coalesced += 1
-                elif "too late" in reason:
-                    lost.append(f"{kind} {n.id} for #{n.request_id} skipped: {reason}")
-        # every claimed request of ours got its reminders (2 offsets × expert and AE), late ones their ladder
-        for rid, req in ours.items():
-            r = by_id.get(rid)
-            if r is None or r.status != "claimed":
-                continue
-            mine = [n for n in notices if n.request_id == rid]
-            rem = [n for n in mine if n.kind == "reminder"]
-            if r.meeting_at and r.meeting_at - timedelta(seconds=60) < end and len(rem) < 4 and req.phase == "main":
-                lost.append(f"#{rid}: {len(rem)} reminder notices planned, expected 4")
-            if req.late:
-                for kind in ("reping", "widen", "escalate"):
-                    if not any(n.kind == kind and n.state == "sent" for n in mine):
-                        lost.append(f"#{rid} (left unclaimed): no {kind} sent")
-        # the AE hears about the claim in the status message's thread, once
-        told_ae = 0
-        for rid, req in ours.items():
-            r = by_id.get(rid)
-            if r is None or r.status != "claimed":
-                continue
-            got = sum(c for (q, _), c in per_channel["claimed"].items() if q == rid)
-            told_ae += min(got, 1)
-            if got == 0:
-                lost.append(f"#{rid}: the AE was never told who claimed it (status thread)")
-            elif got > 1:
-                dup_other.append(f"#{rid}: claim announced {got}x in the status thread")
-        figures["ae_told"] = told_ae
-        if lost:
-            self.problem(f"{len(lost)} notice(s) lost: {lost[:5]}")
-        if dup_other:
-            self.problem(f"duplicates beyond the documented window: {dup_other[:5]}")
-        if unrecorded:
-            self.problem(f"messages sent for notices not marked sent: {unrecorded[:5]}")
-        figures["notices"] = dict(by_kind)
-        orphans = [n for n in notices if n.id in window]
-        figures["orphans"] = (len(orphans), sum(1 for n in orphans if n.state == "sent"))
-        figures["dup_window"] = dup_window
-        figures["dup_other"] = len(dup_other)
-        figures["lost_notices"] = len(lost)
-        figures["coalesced"] = coalesced
-        figures["reminder_msgs"] = sum(c for k, c in reminders.items() if k != -1)
-        figures["ladder_msgs"] = {k: sum(v.values()) for k, v in per_channel.items()}
-
-        # ---- acks: Slack gives up after 3 s (the user sees an error, Slack retries commands)
-        late = [a for a in self.acks if a.elapsed >= 3.0 or a.status != 200]
-        if late:
-            self.problem(f"{len(late)} ack(s) failed or took 3 s or more: "
-                         f"{[(a.kind, a.status, round(a.elapsed, 2)) for a in late[:5]]}")
-
-        # ---- the fake's contract checks
-        if self.fake.violations:
-            kinds = Counter(v[:120] for v in self.fake.violations)
-            self.problem(f"{len(self.fake.violations)} Slack contract violation(s): {kinds.most_common(3)}")
+        for check in CHECKS:
+            verdict = check(self, evidence)
+            assert not set(verdict.figures) & set(figures), f"{check.__name__} reuses a figure's name"
+            figures.update(verdict.figures)
+            for failure in verdict.failures:
+                self.problem(failure)
         return figures
-
-    def check_claims(self, by_id, offers_of, people) -> None:
-        """Per storm: one winner in the database, the others told through their response_url,
-        every DM showing the outcome. Waits (bounded) for the work done after the acks."""
-        storms = [r.storm for r in self.reqs if r.storm]
-        deadline = time.monotonic() + 30
-        while True:
-            issues = []
-            told = winners = clicks = 0
-            for storm in storms:
-                r = by_id.get(storm.request_id)
-                if r is None:
-                    issues.append(f"#{storm.request_id}: gone")
-                    continue
-                clicks += len(storm.clicks)
-                bad = [rep.status for _, _, rep in storm.clicks if rep.status != 200]
-                if bad:
-                    issues.append(f"#{r.id}: clicks answered {Counter(bad)}")
-                responses = [o.response for o in offers_of[r.id] if o.rank > 0]
-                if r.status != "claimed" or responses.count("claim") != 1:
-                    issues.append(f"#{r.id}: status {r.status}, {responses.count('claim')} claim responses")
-                    continue
-                winner = people[r.claimed_by_id]
-                winners += 1
-                if responses.count("late_claim") != len(storm.clicks) - 1:
-                    issues.append(f"#{r.id}: {responses.count('late_claim')} late claims recorded, "
-                                  f"expected {len(storm.clicks) - 1}")
-                for user, _web, rep in storm.clicks:
-                    texts = self.fake.response_texts(rep.sent.get("response_url"))
-                    said = any(f"already claimed by <@{winner}>" in t for t in texts)
-                    if user == winner:
-                        if said:
-                            issues.append(f"#{r.id}: the winner {user} was told it was already claimed")
-                    elif said:
-                        told += 1
-                    else:
-                        issues.append(f"#{r.id}: {user} was not told it was already claimed ({texts[:1]})")
-                for o in offers_of[r.id]:
-                    if o.rank <= 0 or not o.ts:
-                        continue
-                    message = self.fake.message(o.channel_id, o.ts) or {}
-                    shown = text_of({"text": message.get("text"), "blocks": message.get("blocks")})
-                    user = people[o.expert_id]
-                    want = "You claimed this" if user == winner else f"Claimed by <@{winner}>"
-                    if want not in shown:
-                        issues.append(f"#{r.id}: {user}'s DM does not say {want!r}")
-            if not issues or time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
-            # re-read: the work after the acks may still be landing
-            people, requests, offers, _notices, _briefs = self.load()
-            by_id = {r.id: r for r in requests}
-            offers_of = defaultdict(list)
-            for o in offers:
-                offers_of[o.request_id].append(o)
-        self.claim_figures = {"storms": len(storms), "clicks": clicks, "winners": winners, "told": told,
-                              "spread_max": max((s.spread for s in storms), default=0.0),
-                              "spread_p50": percentile([s.spread for s in storms], 50)}
-        if issues:
-            self.problem(f"{len(issues)} claim check(s) failed: {issues[:5]}")
-        # 20 clicks within 50 ms: the driver's own precondition, not the app's. One storm in a
-        # while leaves a little later when the host deschedules this process (CI runs the pytest
-        # passes beside it); those clicks still race each other. A run fails when the storms were
-        # not storms: more than a tenth of them over 50 ms, or any over 250 ms.
-        over = [s for s in storms if s.spread > 0.050]
-        self.claim_figures["spread_over"] = len(over)
-        if len(over) > len(storms) // 10 or any(s.spread > 0.250 for s in storms):
-            self.problem(f"{len(over)} of {len(storms)} storm(s) took more than 50 ms to send their 20 clicks "
-                         f"(max {max(s.spread for s in over) * 1000:.0f} ms)")
 
     # ------------------------------------------------------------ summary
 
@@ -861,7 +602,6 @@ class Scenario:
         lines = []
         stored, submitted, strays = figures.get("requests", (0, 0, []))
         dms, dm_dup, dm_lost = figures.get("dms", (0, 0, 0))
-        c = getattr(self, "claim_figures", {})
         lines.append("== topology: 2 × gunicorn (Procfile line, WEB_CONCURRENCY=%d) + 2 × scheduler + PostgreSQL "
                      "(via proxy) + fake Slack (429 20%%, 500 5%%)" % self.dep.config.web_concurrency)
         lines.append(f"requests      {stored} stored of {submitted} submitted"
@@ -870,10 +610,10 @@ class Scenario:
                      f"{sum(1 for r in self.reqs if r.phase != 'main')} after the outage")
         lines.append(f"expert DMs    {dms} delivered · duplicates {dm_dup} · lost {dm_lost} "
                      f"(chat.postMessage answered 429/500 {self._faults()} times)")
-        lines.append(f"claims        {c.get('storms', 0)} storms × 20 clicks = {c.get('clicks', 0)} clicks · "
-                     f"{c.get('winners', 0)} winners · {c.get('told', 0)} told 'already claimed' · "
+        lines.append(f"claims        {figures.get('storms', 0)} storms × 20 clicks = {figures.get('clicks', 0)} clicks · "
+                     f"{figures.get('winners', 0)} winners · {figures.get('told', 0)} told 'already claimed' · "
                      f"{figures.get('ae_told', 0)} AEs told in the status thread · "
-                     f"click spread p50 {c.get('spread_p50', 0) * 1000:.0f} ms, max {c.get('spread_max', 0) * 1000:.0f} ms, {c.get('spread_over', 0)} over 50 ms")
+                     f"click spread p50 {figures.get('spread_p50', 0) * 1000:.0f} ms, max {figures.get('spread_max', 0) * 1000:.0f} ms, {figures.get('spread_over', 0)} over 50 ms")
         kinds = figures.get("notices", {})
         ladder = figures.get("ladder_msgs", {})
         lines.append(f"notices sent  reminders {kinds.get('reminder', 0)} ({figures.get('reminder_msgs', 0)} messages) · "
@@ -881,11 +621,13 @@ class Scenario:
                      f"widen {kinds.get('widen', 0)} · escalations {kinds.get('escalate', 0)} "
                      f"({ladder.get('escalate', 0)} messages) · expiries {kinds.get('expire', 0)}")
         k = self.kill_info
-        lines.append(f"duplicates    {figures.get('dup_other', 0)} beyond the window · "
+        beyond_window = figures.get("dup_other", 0) + figures.get("ae_told_twice", 0)
+        lost = figures.get("lost_notices", 0) + figures.get("requests_short", 0) + figures.get("ae_not_told", 0)
+        lines.append(f"duplicates    {beyond_window} beyond the window · "
                      f"{figures.get('dup_window', 0)} in the documented crash window "
                      f"(scheduler SIGKILLed with {len(k.get('leased', ()))} notice(s) leased, "
                      f"{figures.get('orphans', (0, 0))[1]} of them sent in the end) · "
-                     f"lost {figures.get('lost_notices', 0)} · coalesced {figures.get('coalesced', 0)}")
+                     f"lost {lost} · coalesced {figures.get('coalesced', 0)}")
         for kind in ("command", "submission", "click"):
             lat = [a.elapsed for a in self.acks if a.kind == kind]
             non200 = sum(1 for a in self.acks if a.kind == kind and a.status != 200)
@@ -920,10 +662,6 @@ class Scenario:
             lines.append("RESULT        OK")
         return "\n".join(lines)
 
-    def attempts(self, match) -> list[str]:
-        """What Slack answered, in order, to the chat.postMessage calls that ``match`` (evidence for a loss)."""
-        return [c.outcome for c in self.fake.calls if c.method == "chat.postMessage" and match(c)]
-
     def cpu_seconds(self) -> dict[str, float]:
         """CPU time used so far: this process (fake Slack + load), web workers, schedulers."""
         tick = os.sysconf("SC_CLK_TCK")
@@ -939,17 +677,6 @@ class Scenario:
 
     def _faults(self) -> int:
         return sum(1 for c in self.fake.calls if c.method == "chat.postMessage" and c.outcome in ("429", "500"))
-
-
-def _actions(blocks: Any) -> dict[str, str]:
-    """{action_id: value} of the buttons in a message."""
-    out: dict[str, str] = {}
-    for block in blocks or []:
-        if isinstance(block, dict) and block.get("type") == "actions":
-            for element in block.get("elements", []):
-                if isinstance(element, dict) and element.get("action_id"):
-                    out[element["action_id"]] = str(element.get("value"))
-    return out
 
 
 def _short(text: str, limit: int = 140) -> str:

@@ -150,6 +150,10 @@ class Stack:
             # Slack's rate tiers are not modelled by the fake (it injects 429s instead): a load run
             # paced to them would measure the tiers, not the app (tests/flows/test_pacing.py does).
             "PRESALES_SLACK_PACE": "off",
+            # runs at any hour of any day: every expert is inside working hours, so a run measures the
+            # same fan-out whenever it runs (routing by availability is tests/flows/test_availability.py)
+            "PRESALES_WORKING_DAYS": "Mon-Sun",
+            "PRESALES_WORKING_HOURS": "00:00-24:00",
             "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
             "PYTHONUNBUFFERED": "1",
         })

@@ -39,7 +39,7 @@ def make_policy(settings: Settings) -> Policy:
         last_minute=s.last_minute, interval=s.scheduler_interval, escalate_after=s.escalate_after,
         urgent_escalate_after=s.urgent_escalate_after, reminder_offsets=s.reminder_offsets,
         followup_after=s.followup_after, working_hours=s.working_hours, lease=s.lease,
-        ooo_emoji=s.ooo_emoji, ooo_words=s.ooo_words, meeting_buffer=s.meeting_buffer, ask_first_for=s.ask_first_for,
+        working_days=s.working_days, ooo_emoji=s.ooo_emoji, ooo_words=s.ooo_words, meeting_buffer=s.meeting_buffer, ask_first_for=s.ask_first_for,
     )
 
 

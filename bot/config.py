@@ -122,6 +122,7 @@ class Settings:
     reminder_offsets: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=1))
     followup_after: timedelta = timedelta(hours=2)
     working_hours: tuple[int, int] = (9 * 60, 18 * 60)  # minutes after local midnight
+    working_days: frozenset[int] = frozenset({1, 2, 3, 4, 5})  # ISO weekdays, Monday = 1
     # a Slack status reads as out of office when its emoji is one of these or its text has one of the words
     ooo_emoji: frozenset[str] = DEFAULT_OOO_EMOJI
     ooo_words: tuple[str, ...] = DEFAULT_OOO_WORDS
@@ -243,6 +244,36 @@ def _hours(env: Mapping[str, str], name: str, default: tuple[int, int]) -> tuple
     return start, end
 
 
+_DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def parse_days(text: str) -> frozenset[int]:
+    """'Mon-Fri', 'sun–thu', 'Mon,Wed Fri' -> ISO weekdays (Monday = 1); ValueError naming the
+    part that is not a day or a range."""
+    days: set[int] = set()
+    for part in re.split(r"[,\s]+", (text or "").strip().lower()):
+        if not part:
+            continue
+        ends = [e[:3] for e in re.split(r"[-–]", part) if e]
+        if not ends or len(ends) > 2 or any(e not in _DAY_NAMES for e in ends):
+            raise ValueError(f"'{part[:20]}' is not a day or a range like Mon-Fri")
+        first, last = (_DAY_NAMES.index(e) + 1 for e in (ends[0], ends[-1]))
+        days.update(((first - 1 + k) % 7) + 1 for k in range((last - first) % 7 + 1))
+    if not days:
+        raise ValueError("name at least one working day, e.g. Mon-Fri")
+    return frozenset(days)
+
+
+def _days(env: Mapping[str, str], name: str, default: frozenset[int]) -> frozenset[int]:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        return parse_days(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r}: {exc}") from None
+
+
 def _emoji(env: Mapping[str, str], name: str, default: frozenset[str]) -> frozenset[str]:
     raw = env.get(name)
     if raw is None or not raw.strip():
@@ -346,6 +377,7 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: str | os.PathL
         reminder_offsets=_durations(merged, "PRESALES_REMINDER_OFFSETS", (timedelta(hours=24), timedelta(hours=1))),
         followup_after=_duration(merged, "PRESALES_FOLLOWUP_AFTER", timedelta(hours=2)),
         working_hours=_hours(merged, "PRESALES_WORKING_HOURS", (9 * 60, 18 * 60)),
+        working_days=_days(merged, "PRESALES_WORKING_DAYS", frozenset({1, 2, 3, 4, 5})),
         ooo_emoji=_emoji(merged, "PRESALES_OOO_EMOJI", DEFAULT_OOO_EMOJI),
         ooo_words=_words(merged, "PRESALES_OOO_WORDS", DEFAULT_OOO_WORDS),
         meeting_buffer=_duration(merged, "PRESALES_MEETING_BUFFER", timedelta(minutes=30), allow_zero=True),

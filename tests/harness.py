@@ -73,6 +73,8 @@ class Harness:
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.driver = SlackDriver(self.url, SECRET, team_id=TEAM, fake=fake)
+        # Slack's clock is the test's clock: message ts and action_ts follow clock.set_now()
+        fake.clock = self.driver.clock = lambda: clock.now().timestamp()
 
     def close(self) -> None:
         self.drain()

@@ -41,7 +41,7 @@ def broadcast(deps: Deps, request_id: int, *, exclude_person_ids: tuple[int, ...
             exclude_person_ids=exclude_person_ids, skill_ids=skill_ids, buffer=deps.policy.meeting_buffer,
             only_person_ids=[request.ask_first_id] if asking_first else None,
         )
-        routes = matching.route(matches, request=request, now=now, default_hours=deps.policy.working_hours,
+        routes = matching.route(matches, request=request, now=now, default_hours=deps.policy.hours,
                                 default_tz=deps.settings.timezone)
         first = request.ladder_from is None
         ladder_from, ladder_tz = _ladder_start(deps, request, routes, now)
@@ -91,7 +91,7 @@ def offer_to(deps: Deps, request_id: int, person_id: int) -> Posted | str:
             return "already asked"
         found = matching.match_experts(session, request=request, now=now, limit=None, only_person_ids=[person_id],
                                        buffer=deps.policy.meeting_buffer)
-        routes = matching.route(found, request=request, now=now, default_hours=deps.policy.working_hours,
+        routes = matching.route(found, request=request, now=now, default_hours=deps.policy.hours,
                                 default_tz=deps.settings.timezone)
         if not routes.now:
             due.defer_offers(session, request=request, later=[(m.person.id, at) for m, at in routes.later], now=now)

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from bot import clock
+from bot import clock, config
 from bot.errors import InvalidInput, quote
 from models import Person
 
@@ -47,10 +47,10 @@ def days_label(days: frozenset[int]) -> str:
     return ", ".join(DAY_NAMES[d - 1] for d in ordered)
 
 
-def hours_of(person: Person | None, default: tuple[int, int], default_days: frozenset[int] = WEEKDAYS) -> Hours:
-    """A person's working hours: their own, else the workspace default (PRESALES_WORKING_HOURS)."""
-    start, end = default
-    days = default_days
+def hours_of(person: Person | None, default: Hours) -> Hours:
+    """A person's working days and hours: their own, else the workspace default
+    (PRESALES_WORKING_DAYS, PRESALES_WORKING_HOURS)."""
+    start, end, days = default.start, default.end, default.days
     if person is not None:
         if person.work_start is not None and person.work_end is not None:
             start, end = person.work_start, person.work_end
@@ -176,7 +176,6 @@ def reachable_from(person: Person, *, now: datetime, hours: Hours, tz: str | Non
 
 
 _HOURS = re.compile(r"^\s*(\d{1,2})(?::(\d{2}))?\s*[-–]\s*(\d{1,2})(?::(\d{2}))?\s*$")
-_DAY_WORDS = {name.lower(): i + 1 for i, name in enumerate(DAY_NAMES)}
 
 
 def parse_hours(text: str) -> tuple[int, int]:
@@ -193,26 +192,10 @@ def parse_hours(text: str) -> tuple[int, int]:
 
 def parse_days(text: str) -> frozenset[int]:
     """'Mon-Fri', 'mon,tue,thu', 'Sun–Thu' -> ISO weekdays; InvalidInput otherwise."""
-    days: set[int] = set()
-    for part in re.split(r"[,\s]+", (text or "").strip().lower()):
-        if not part:
-            continue
-        ends = re.split(r"[-–]", part)
-        try:
-            numbers = [_DAY_WORDS[e[:3]] for e in ends if e]
-        except KeyError:
-            raise InvalidInput(f"'{quote(part, 20)}' is not a day: use Mon, Tue, ... or a range like Mon-Fri.") from None
-        if len(numbers) == 1:
-            days.add(numbers[0])
-        elif len(numbers) == 2:
-            first, last = numbers
-            span = (last - first) % 7
-            days.update(((first - 1 + k) % 7) + 1 for k in range(span + 1))
-        else:
-            raise InvalidInput(f"'{quote(part, 20)}' is not a day or a range like Mon-Fri.")
-    if not days:
-        raise InvalidInput("Name at least one working day, e.g. Mon-Fri.")
-    return frozenset(days)
+    try:
+        return config.parse_days(text)
+    except ValueError as exc:
+        raise InvalidInput(f"{str(exc)[0].upper()}{str(exc)[1:]}.") from None
 
 
 def days_code(days: frozenset[int]) -> str:

@@ -63,7 +63,7 @@ def _timing(session: Session, *, request: Request, expert: Person, at: datetime,
     values: dict = {"responded_at": at}
     if sent_at is not None:
         start = min(sent_at, at)
-        hours = availability.hours_of(expert, policy.working_hours)
+        hours = availability.hours_of(expert, policy.hours)
         values["response_ms"] = int((at - start).total_seconds() * 1000)
         values["response_work_ms"] = availability.working_ms(start, at, tz=expert.tz or policy.default_tz, hours=hours)
     return values

@@ -49,6 +49,12 @@ class Policy:
     ooo_words: tuple[str, ...] = ()
     meeting_buffer: timedelta = timedelta(minutes=30)
     ask_first_for: timedelta = timedelta(hours=2)
+    working_days: frozenset[int] = frozenset({1, 2, 3, 4, 5})
+
+    @property
+    def hours(self) -> availability.Hours:
+        """The default working days and hours (each person may have their own)."""
+        return availability.Hours(days=self.working_days, start=self.working_hours[0], end=self.working_hours[1])
 
     @property
     def late_after(self) -> timedelta:
@@ -115,7 +121,7 @@ def _ladder(request: Request, policy: Policy) -> list[tuple[NoticeKind, datetime
         return []
     urgent = request.urgency == "urgent"
     after = policy.urgent_escalate_after if urgent else policy.escalate_after
-    hours = availability.Hours(days=availability.WEEKDAYS, start=policy.working_hours[0], end=policy.working_hours[1])
+    hours = policy.hours
     steps, t, when = [], start, request.when
     for kind in (NoticeKind.REPING, NoticeKind.WIDEN, NoticeKind.ESCALATE):
         worked = t + after if urgent or not request.ladder_tz else \

@@ -162,7 +162,7 @@ class Routes:
     skipped: list[Match]
 
 
-def route(matches: Sequence[Match], *, request: Request, now: datetime, default_hours: tuple[int, int],
+def route(matches: Sequence[Match], *, request: Request, now: datetime, default_hours: availability.Hours,
           default_tz: str) -> Routes:
     """Urgent: everyone who is not out of office, at once. Normal: those inside their working
     hours now (and not away, out of office or on Do Not Disturb) at once; the others at their

@@ -243,7 +243,7 @@ def _ask_first(session: Session, *, request: Request, user_id: str, policy: due.
         raise InvalidInput(fields={Field.ASK_FIRST.value: "Pick an expert from the directory (not yourself), "
                                                           "or leave it empty to ask everyone who matches."})
     until = availability.add_working(now, policy.ask_first_for, tz=expert.tz or policy.default_tz,
-                                     hours=availability.hours_of(expert, policy.working_hours))
+                                     hours=availability.hours_of(expert, policy.hours))
     when = request.meeting_at or request.needed_by
     if when is not None:
         until = min(until, now + (when - now) / 2)

@@ -187,6 +187,10 @@ class SlackDriver:
         self.path = path
         self.verification_token = verification_token
         self.fake = fake
+        self.clock = time.time  # Slack's clock for action_ts / event_ts (signatures always use real time)
+
+    def _now_ts(self) -> str:
+        return f"{self.clock():.6f}"
 
     # ------------------------------------------------------------ signing & transport
 
@@ -450,7 +454,7 @@ class SlackDriver:
         action: dict[str, Any] = {
             "action_id": action_id,
             "block_id": block_id or rendered_block_id or "b",
-            "action_ts": _now_ts(),
+            "action_ts": self._now_ts(),
         }
         if selected_option is not None or element.get("type") in ("static_select", "external_select"):
             option = selected_option if selected_option is not None else value
@@ -609,7 +613,7 @@ class SlackDriver:
     ) -> dict[str, Any]:
         """The ``event_callback`` envelope :meth:`event` sends (``event_ts`` added if absent)."""
         inner = dict(event)
-        inner.setdefault("event_ts", _now_ts())
+        inner.setdefault("event_ts", self._now_ts())
         bot_user, _ = self._bot_ids()
         team = team_id or self.team_id
         return {

@@ -99,6 +99,14 @@ def users_info(ws: Workspace, call: Call) -> dict[str, Any]:
     return {"user": user_object(user)}
 
 
+def dnd_info(ws: Workspace, call: Call) -> dict[str, Any]:
+    user = ws.users.get(str(call.params.get("user")))
+    if user is None:
+        raise SlackError("user_not_found")
+    off = {"dnd_enabled": False, "next_dnd_start_ts": 1, "next_dnd_end_ts": 1, "snooze_enabled": False}
+    return {**off, **(user.dnd or {})}
+
+
 def users_lookup_by_email(ws: Workspace, call: Call) -> dict[str, Any]:
     email = str(call.params.get("email", "")).lower()
     for user in ws.users.values():
@@ -184,6 +192,7 @@ METHODS: dict[str, Method] = {
     "views.publish": views.views_publish,
     "users.info": users_info,
     "users.lookupByEmail": users_lookup_by_email,
+    "dnd.info": dnd_info,
     "files.getUploadURLExternal": files_get_upload_url,
     "files.completeUploadExternal": files_complete_upload,
 }

@@ -94,6 +94,9 @@ class FakeSlack:
     # The workspace (workspace.py): set-up, Slack's rules tests may tighten, what users see.
     add_user = _Part("workspace")
     add_channel = _Part("workspace")
+    set_status = _Part("workspace")
+    set_dnd = _Part("workspace")
+    clock = _Part("workspace")
     issue_trigger_id = _Part("workspace")
     strict_users = _Part("workspace")
     strict_channels = _Part("workspace")

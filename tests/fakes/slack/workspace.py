@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from tests.fakes.slack.call import SlackError, is_missing
@@ -67,6 +67,10 @@ class User:
     team_id: str
     deleted: bool
     is_bot: bool
+    status_text: str = ""
+    status_emoji: str = ""
+    status_expiration: int = 0  # epoch seconds when Slack clears the status; 0: never
+    dnd: dict[str, Any] | None = None  # what dnd.info answers for them (None: DND off)
 
 
 @dataclass
@@ -106,6 +110,9 @@ def user_object(user: User) -> dict[str, Any]:
             "display_name": user.display_name,
             "display_name_normalized": user.display_name,
             "team": user.team_id,
+            "status_text": user.status_text,
+            "status_emoji": user.status_emoji,
+            "status_expiration": user.status_expiration,
             **({"email": user.email} if user.email else {}),
         },
     }
@@ -128,6 +135,7 @@ class Workspace:
         self.lock = lock  # the fake's: held while a method runs
         self.base_url = ""  # where the fake serves (set when it starts): upload URLs point there
         self.seq = itertools.count(1)  # survives reset() so ids never repeat within a process
+        self.clock: Callable[[], float] = time.time  # Slack's clock: message ts are taken from it
         self.reset()
 
     def reset(self) -> None:
@@ -137,6 +145,7 @@ class Workspace:
             self.strict_channels = False  # unknown C/G channel ids -> channel_not_found
             self.trigger_ttl: float | None = TRIGGER_TTL_SECONDS  # None disables expiry
             # State.
+            self._last_ts = 0  # the latest message ts handed out (microseconds): ts only increase
             self.users: dict[str, User] = {}
             self.channels: dict[str, Channel] = {}
             self.dm_users: dict[str, str] = {}  # DM channel id -> user id
@@ -157,8 +166,13 @@ class Workspace:
     # ---------------------------------------------------------------- ids
 
     def next_ts(self) -> str:
-        n = next(self.seq) * 100
-        return f"{1700000000 + n // 1_000_000}.{n % 1_000_000:06d}"
+        """A message ts by the workspace's clock (``clock``: real time unless a test sets its own),
+        unique and increasing within this fake."""
+        with self.lock:
+            micros = max(int(self.clock() * 1_000_000), self._last_ts + 1)
+            self._last_ts = micros
+        next(self.seq)
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def new_id(self, prefix: str) -> str:
         """``V00000012``, ``F00000013``, ``G00000014``: view, file, group DM ids."""
@@ -241,8 +255,12 @@ class Workspace:
         is_bot: bool = False,
         real_name: str | None = None,
         display_name: str | None = None,
+        status_text: str = "",
+        status_emoji: str = "",
+        status_expiration: int = 0,
+        dnd: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Register a user (for users.info / lookupByEmail / DM rules); returns its object."""
+        """Register a user (for users.info / lookupByEmail / DM rules / dnd.info); returns its object."""
         if tz is not None:
             ZoneInfo(tz)  # raise now on a typo rather than inside the server thread
         name = name or user_id.lower()
@@ -256,10 +274,27 @@ class Workspace:
             team_id=team_id,
             deleted=deleted,
             is_bot=is_bot,
+            status_text=status_text,
+            status_emoji=status_emoji,
+            status_expiration=status_expiration,
+            dnd=dnd,
         )
         with self.lock:
             self.users[user_id] = user
             return user_object(user)
+
+    def set_status(self, user_id: str, text: str = "", emoji: str = "", expiration: int = 0) -> dict[str, Any]:
+        """The user sets (or clears) their Slack status; returns their users.info object, as a
+        user_change event carries it."""
+        with self.lock:
+            user = self.users[user_id]
+            user.status_text, user.status_emoji, user.status_expiration = text, emoji, expiration
+            return user_object(user)
+
+    def set_dnd(self, user_id: str, dnd: dict[str, Any] | None) -> None:
+        """What dnd.info answers for the user from now on (None: DND off)."""
+        with self.lock:
+            self.users[user_id].dnd = dnd
 
     def add_channel(
         self,

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from bot.migrate import current_head, upgrade
-from tests.cli.conftest import Result, snapshot, sqlite_url
+from tests.cli.conftest import BOT_TOKEN, REPO, Result, snapshot, sqlite_url
 
 GOOD_CSV = (
     "user,skills,max_concurrent,timezone\n"
@@ -108,6 +108,18 @@ def test_serve_without_credentials_exits_2_pointing_at_the_manifest(run_cli, cli
     assert result.returncode == 2
     line = assert_one_line_error(result)
     assert missing in line and "manifest.yml" in line
+
+
+def test_serve_with_env_example_copied_unfilled_names_the_token(run_cli, cli_env, tmp_path, slack):
+    """The quick start's `cp .env.example .env` then `make run`, before filling it in: the
+    placeholder token is recognised, not sent to Slack (which would answer invalid_auth)."""
+    (tmp_path / ".env").write_text((REPO / ".env.example").read_text(encoding="utf-8"), encoding="utf-8")
+    env = {k: v for k, v in cli_env.items() if k not in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")}
+    slack.valid_tokens = {BOT_TOKEN}  # like Slack: a placeholder sent anyway gets invalid_auth
+    result = run_cli("serve", "--host", "127.0.0.1", "--port", "0", "--no-scheduler", env=env, timeout=30)
+    assert result.returncode == 2
+    assert assert_one_line_error(result).startswith("presales-bot: SLACK_BOT_TOKEN is not set")
+    assert not slack.calls, "the placeholder went to Slack"
 
 
 def test_serve_on_a_busy_port_is_one_line(run_cli, cli_env):

@@ -186,8 +186,9 @@ def _check_token(settings: Settings) -> None:
 
 
 def cmd_socket(args, settings: Settings) -> int:
-    settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
+    settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")  # no signing secret: Slack signs nothing on the socket
     from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from slack_sdk.errors import SlackApiError
 
     from bot.app import build_app
     from bot.db import is_sqlite
@@ -195,7 +196,7 @@ def cmd_socket(args, settings: Settings) -> int:
     _check_token(settings)
     if is_sqlite(settings.database_url):
         cmd_db(args, settings)
-    app = build_app(settings)
+    app = build_app(settings, socket_mode=True)
     scheduler = None
     if not args.no_scheduler:  # one process, no fork: a background scheduler thread is safe here
         from bot.scheduler.runner import build_scheduler
@@ -205,6 +206,10 @@ def cmd_socket(args, settings: Settings) -> int:
     print("presales-bot: connecting to Slack in Socket Mode (Ctrl-C to stop)", file=sys.stderr)
     try:
         SocketModeHandler(app, settings.slack_app_token).start()
+    except SlackApiError as exc:  # apps.connections.open refused the app-level token
+        raise CliError(f"Slack refused SLACK_APP_TOKEN ({_slack_error(exc)}): make an app-level token (xapp-...) "
+                       "with connections:write (Basic Information -> App-Level Tokens) of an app whose manifest "
+                       "has socket_mode_enabled: true") from None
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=True)

@@ -122,6 +122,23 @@ def test_serve_with_env_example_copied_unfilled_names_the_token(run_cli, cli_env
     assert not slack.calls, "the placeholder went to Slack"
 
 
+def test_socket_mode_needs_no_signing_secret(run_cli, cli_env, fake_slack):
+    """Slack signs nothing it sends over the socket: `socket` with the bot and app-level tokens
+    only gets past the settings to Slack (apps.connections.open, refused here, which is one line)."""
+    slack = fake_slack
+    slack.reset()  # not the `slack` fixture: the spec file the fake checks predates apps.connections.open
+    env = {k: v for k, v in cli_env.items() if k != "SLACK_SIGNING_SECRET"}
+    env["SLACK_APP_TOKEN"] = "xapp-1-cli-test"
+    slack.fail("apps.connections.open", error="invalid_auth")
+    result = run_cli("socket", "--no-scheduler", env=env, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and "SLACK_SIGNING_SECRET" not in result.stderr, result.stderr
+    assert result.err_lines[-1].startswith("presales-bot: Slack refused SLACK_APP_TOKEN (invalid_auth)"), result.stderr
+    assert [c.token for c in slack.calls_to("apps.connections.open")] == ["xapp-1-cli-test"]
+    assert "xapp-1-cli-test" not in result.stderr + result.stdout
+    assert all(v.startswith("apps.connections.open: not a Slack Web API method") for v in slack.violations)
+
+
 def test_serve_on_a_busy_port_is_one_line(run_cli, cli_env):
     import socket
 

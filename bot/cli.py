@@ -38,8 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     socket.add_argument("--no-scheduler", action="store_true", help="do not run the scheduler in this process")
 
     sub.add_parser("scheduler", help="run the scheduler alone (the Procfile's clock: process)")
-    job = sub.add_parser("run-job", help="run one scheduled job once, now (e.g. sweep_due_work)")
-    job.add_argument("name")
+    job = sub.add_parser("run-job", help="run one scheduled job once, now (e.g. sweep_due_work)", add_help=False,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    job.add_argument("-h", "--help", action=_JobsHelp, help="show this help, with every job, and exit")
+    job.add_argument("name", help="the job to run (listed below)")
 
     dig = sub.add_parser("digest", help="print the weekly digest (for export)")
     dig.add_argument("--week", default="last", help="last (default), this, or an ISO week like 2026-W47")
@@ -61,6 +63,25 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("file", nargs="?", default="-", help="output file (default: stdout)")
     exp.add_argument("--team", help="Slack team id (default: from auth.test)")
     return parser
+
+
+class _JobsHelp(argparse.Action):
+    """`run-job --help` lists every job with the first line of its docstring. The jobs are
+    imported only then: bot.scheduler.jobs brings the whole app (~1.4 s) into every command."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):  # noqa: A002
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        import inspect
+
+        from bot.scheduler.jobs import JOBS
+
+        width = max(map(len, JOBS))
+        summaries = {name: (inspect.getdoc(job.run) or "").partition("\n")[0] for name, job in JOBS.items()}
+        parser.epilog = "jobs:\n" + "\n".join(f"  {name:<{width}}  {line}" for name, line in summaries.items())
+        parser.print_help()
+        parser.exit()
 
 
 def main(argv: list[str] | None = None) -> int:

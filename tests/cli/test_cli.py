@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import subprocess
+import sys
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
@@ -171,6 +173,24 @@ def test_run_job_runs_one_tick_and_rejects_unknown_jobs(run_cli, cli_env, migrat
     assert ok.returncode == 0 and '"taken": 0' in ok.stdout
     bad = run_cli("run-job", "frobnicate", env=cli_env, timeout=30)
     assert bad.returncode == 2 and "sweep_due_work" in assert_one_line_error(bad)
+
+
+def test_run_job_help_lists_every_job_with_what_it_does(run_cli, cli_env):
+    import inspect
+
+    from bot.scheduler.jobs import JOBS
+
+    result = run_cli("run-job", "--help", env=cli_env)
+    assert result.returncode == 0, result.stderr
+    listed = {line.split()[0]: line for line in result.stdout.partition("jobs:\n")[2].splitlines()}
+    assert set(listed) == set(JOBS), result.stdout
+    for name, job in JOBS.items():
+        assert inspect.getdoc(job.run).splitlines()[0] in listed[name], listed[name]
+    # ...and only then: every other command starts without importing the jobs (the whole app)
+    probe = ("import sys; from bot.cli import _parser; _parser().parse_args(['db', 'upgrade']); "
+             "print('bot.scheduler.jobs' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", probe], env=cli_env, capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
 
 
 def test_bad_setting_is_one_line_naming_the_variable(run_cli, cli_env):

@@ -58,10 +58,10 @@ def _parser() -> argparse.ArgumentParser:
     imp = dir_sub.add_parser("import", help="import experts.csv (user,skills,max_concurrent,timezone)")
     imp.add_argument("file", help="CSV file, or - for stdin")
     imp.add_argument("--dry-run", action="store_true", help="check every row, change nothing")
-    imp.add_argument("--team", help="Slack team id (default: from auth.test)")
+    imp.add_argument("--team", help="Slack team id (default: asked of Slack); with it only emails need SLACK_BOT_TOKEN")
     exp = dir_sub.add_parser("export", help="write the directory as CSV")
     exp.add_argument("file", nargs="?", default="-", help="output file (default: stdout)")
-    exp.add_argument("--team", help="Slack team id (default: from auth.test)")
+    exp.add_argument("--team", help="Slack team id (default: asked of Slack); with it, no Slack token is needed")
     return parser
 
 
@@ -264,9 +264,10 @@ def cmd_run_job(args, settings: Settings) -> int:
     return 0
 
 
-def _team_id(args, settings: Settings, notifier) -> str:
+def _team_id(args, slack) -> str:
     if args.team:
         return args.team
+    notifier = slack()  # no token: require()'s one line, not "could not ask Slack"
     try:
         return notifier.team_id()
     except Exception as exc:
@@ -276,7 +277,6 @@ def _team_id(args, settings: Settings, notifier) -> str:
 def cmd_directory(args, settings: Settings) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
-    settings.require("SLACK_BOT_TOKEN")
     raw = None
     if args.directory_command == "import":  # a missing file is reported before anything else
         raw = _read_import_file(args.file)
@@ -309,6 +309,8 @@ def _line_number(error: str) -> int:
 
 
 def _directory(args, settings: Settings, raw: str | None) -> int:
+    import functools
+
     from slack_sdk.errors import SlackApiError, SlackClientError
 
     from bot import clock
@@ -317,10 +319,21 @@ def _directory(args, settings: Settings, raw: str | None) -> int:
     from bot.slack.client import make_client
     from bot.slack.notify import Notifier
 
-    notifier = Notifier(make_client(settings))
+    @functools.cache
+    def slack() -> Notifier:  # on first use: with --team, export never calls Slack and import only for emails
+        settings.require("SLACK_BOT_TOKEN")
+        return Notifier(make_client(settings))
+
+    def lookup_email(email: str) -> str | None:
+        try:
+            notifier = slack()
+        except ConfigError as exc:
+            raise CliError(f"{exc} (needed to look up {email}; or use Slack user IDs in the file)") from None
+        return notifier.lookup_email(email)
+
     db = Database(settings.database_url)
     try:
-        team_id = _team_id(args, settings, notifier)
+        team_id = _team_id(args, slack)
         if args.directory_command == "export":
             with db.session() as session:
                 text = directory.export_directory_csv(session, team_id=team_id, now=clock.now())
@@ -336,7 +349,7 @@ def _directory(args, settings: Settings, raw: str | None) -> int:
         report = directory.parse_directory_csv(raw or "")
         # Resolve the rows that parsed even when others did not: every problem in one pass.
         try:
-            directory.resolve_users(report, notifier.lookup_email)
+            directory.resolve_users(report, lookup_email)
         except SlackApiError as exc:  # missing_scope, invalid_auth, ratelimited after retries...
             code = _slack_error(exc)
             hint = ("the app needs the users:read.email scope (manifest.yml); reinstall it, or "

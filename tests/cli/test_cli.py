@@ -334,6 +334,29 @@ def test_unmigrated_database_is_one_line(cli_main, slack, tmp_path):
     assert "db upgrade" in line
 
 
+def test_directory_with_team_needs_a_token_only_to_look_up_emails(cli_main, ann, migrated, tmp_path):
+    """--team names the workspace, so nothing is asked of Slack: the export needs no token, nor
+    an import of user IDs; an email to look up does, and says so in one line."""
+    ids_only = "user,skills\nU0KATE,kubernetes:expert\n"
+    (tmp_path / "ids.csv").write_text(ids_only, encoding="utf-8")
+    (tmp_path / "emails.csv").write_text(GOOD_CSV, encoding="utf-8")
+    no_token = {"SLACK_BOT_TOKEN": None}
+
+    imported = cli_main("directory", "import", str(tmp_path / "ids.csv"), "--team", "T0001", **no_token)
+    assert imported.returncode == 0 and "imported 1" in imported.stdout, imported.stderr
+    exported = cli_main("directory", "export", "--team", "T0001", **no_token)
+    assert exported.returncode == 0, exported.stderr
+    assert rows_of(exported.stdout) == [{"user": "U0KATE", "skills": "kubernetes:expert", "max_concurrent": "3",
+                                         "timezone": ""}]
+    assert not ann.calls, "--team given and no email: Slack is not needed"
+
+    before = snapshot(migrated)
+    refused = cli_main("directory", "import", str(tmp_path / "emails.csv"), "--team", "T0001", **no_token)
+    line = assert_one_line_error(refused)
+    assert "SLACK_BOT_TOKEN is not set" in line and "ann@example.com" in line, line
+    assert snapshot(migrated) == before
+
+
 def test_directory_without_token_is_one_line(cli_main, slack, migrated):
     result = cli_main("directory", "export", SLACK_BOT_TOKEN=None)
     assert result.returncode == 2

@@ -90,4 +90,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("slack_sdk").setLevel(max(logging.getLevelName(level), logging.INFO))
+    # APScheduler says "Running job ..." and "... executed successfully" at INFO on every tick
+    # (30 s); its warnings (a missed run, a job that raised) still come through.
+    logging.getLogger("apscheduler").setLevel(max(logging.getLevelName(level), logging.WARNING))
     root._presales_configured = True  # type: ignore[attr-defined]

@@ -28,7 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="HTTP server (gunicorn): POST /slack/events, GET /healthz")
     serve.add_argument("--port", type=int, default=None, help="port (default: $PORT or 3000)")
     serve.add_argument("--host", default="0.0.0.0")
-    serve.add_argument("--workers", type=int, default=None, help="gunicorn worker processes (default $WEB_CONCURRENCY or 2)")
+    serve.add_argument("--workers", type=int, default=None,
+                       help="gunicorn worker processes (default $WEB_CONCURRENCY, else 1 on SQLite, 2 on PostgreSQL)")
     serve.add_argument("--threads", type=int, default=None,
                        help="threads per worker (default $PRESALES_WEB_THREADS or 16)")
     serve.add_argument("--no-scheduler", action="store_true", help="do not run the scheduler in this process")
@@ -154,8 +155,7 @@ def cmd_serve(args, settings: Settings) -> int:
 
     clock_process = None if args.no_scheduler else _start_scheduler_process()
     try:
-        run_gunicorn(host=args.host, port=port, workers=args.workers or settings.workers,
-                     threads=args.threads or settings.web_threads)
+        run_gunicorn(settings, host=args.host, port=port, workers=args.workers, threads=args.threads)
     finally:
         _stop(clock_process)
     return 0

@@ -78,6 +78,11 @@ class TextFormatter(logging.Formatter):
         return f"{text} {' '.join(extras)}" if extras else text
 
 
+def formatter(fmt: str = "json") -> logging.Formatter:
+    """The formatter of every line, ours and gunicorn's (bot/server.py): LOG_FORMAT json or text."""
+    return JsonFormatter() if fmt == "json" else TextFormatter()
+
+
 def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     _install_record_factory()
     root = logging.getLogger()
@@ -85,7 +90,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
         root.setLevel(level)
         return
     handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.setFormatter(formatter(fmt))
     handler.addFilter(RedactSecrets())
     root.addHandler(handler)
     root.setLevel(level)

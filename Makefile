@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-topology venv migrate bench clean
+.PHONY: run socket test test-topology venv migrate bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ migrate: $(STAMP)
 run: $(STAMP)
 	$(BIN)/presales-bot db upgrade
 	$(BIN)/presales-bot serve
+
+# Socket Mode, for a first try without a public URL: SLACK_BOT_TOKEN and SLACK_APP_TOKEN (README).
+socket: $(STAMP)
+	$(BIN)/presales-bot db upgrade
+	$(BIN)/presales-bot socket
 
 # The import layers first (lint-imports, under a second), then one pytest worker per core
 # (pytest-xdist); PYTEST_ARGS adds options, e.g. PYTEST_ARGS='-n 0 -x'.

@@ -53,13 +53,16 @@ def build_deps(settings: Settings, *, db: Database | None = None, client: WebCli
 
 
 def build_app(settings: Settings, *, deps: Deps | None = None, process_before_response: bool = False,
-              token_verification: bool = True) -> App:
-    settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+              token_verification: bool = True, socket_mode: bool = False) -> App:
+    """``socket_mode``: for SocketModeHandler only. Slack signs nothing it sends over the socket,
+    so no signing secret is needed and Bolt's request verification is off: never serve it over HTTP."""
+    settings.require("SLACK_BOT_TOKEN", *(() if socket_mode else ("SLACK_SIGNING_SECRET",)))
     deps = deps or build_deps(settings)
     app = App(
         name="presales-bot",
         client=deps.client,  # carries the token (bot/slack/client.py)
-        signing_secret=settings.slack_signing_secret,
+        signing_secret=settings.slack_signing_secret or "",  # not None: Bolt would read os.environ itself
+        request_verification_enabled=not socket_mode,
         process_before_response=process_before_response,
         token_verification_enabled=token_verification,
         # Bolt's default is 5 threads; listeners only do quick DB work (slow work goes to deps.work).

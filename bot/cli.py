@@ -28,7 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="HTTP server (gunicorn): POST /slack/events, GET /healthz")
     serve.add_argument("--port", type=int, default=None, help="port (default: $PORT or 3000)")
     serve.add_argument("--host", default="0.0.0.0")
-    serve.add_argument("--workers", type=int, default=None, help="gunicorn worker processes (default $WEB_CONCURRENCY or 2)")
+    serve.add_argument("--workers", type=int, default=None,
+                       help="gunicorn worker processes (default $WEB_CONCURRENCY, else 1 on SQLite, 2 on PostgreSQL)")
     serve.add_argument("--threads", type=int, default=None,
                        help="threads per worker (default $PRESALES_WEB_THREADS or 16)")
     serve.add_argument("--no-scheduler", action="store_true", help="do not run the scheduler in this process")
@@ -38,8 +39,10 @@ def _parser() -> argparse.ArgumentParser:
     socket.add_argument("--no-scheduler", action="store_true", help="do not run the scheduler in this process")
 
     sub.add_parser("scheduler", help="run the scheduler alone (the Procfile's clock: process)")
-    job = sub.add_parser("run-job", help="run one scheduled job once, now (e.g. sweep_due_work)")
-    job.add_argument("name")
+    job = sub.add_parser("run-job", help="run one scheduled job once, now (e.g. sweep_due_work)", add_help=False,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    job.add_argument("-h", "--help", action=_JobsHelp, help="show this help, with every job, and exit")
+    job.add_argument("name", help="the job to run (listed below)")
 
     dig = sub.add_parser("digest", help="print the weekly digest (for export)")
     dig.add_argument("--week", default="last", help="last (default), this, or an ISO week like 2026-W47")
@@ -56,11 +59,30 @@ def _parser() -> argparse.ArgumentParser:
     imp = dir_sub.add_parser("import", help="import experts.csv (user,skills,max_concurrent,timezone)")
     imp.add_argument("file", help="CSV file, or - for stdin")
     imp.add_argument("--dry-run", action="store_true", help="check every row, change nothing")
-    imp.add_argument("--team", help="Slack team id (default: from auth.test)")
+    imp.add_argument("--team", help="Slack team id (default: asked of Slack); with it only emails need SLACK_BOT_TOKEN")
     exp = dir_sub.add_parser("export", help="write the directory as CSV")
     exp.add_argument("file", nargs="?", default="-", help="output file (default: stdout)")
-    exp.add_argument("--team", help="Slack team id (default: from auth.test)")
+    exp.add_argument("--team", help="Slack team id (default: asked of Slack); with it, no Slack token is needed")
     return parser
+
+
+class _JobsHelp(argparse.Action):
+    """`run-job --help` lists every job with the first line of its docstring. The jobs are
+    imported only then: bot.scheduler.jobs brings the whole app (~1.4 s) into every command."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):  # noqa: A002
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        import inspect
+
+        from bot.scheduler.jobs import JOBS
+
+        width = max(map(len, JOBS))
+        summaries = {name: (inspect.getdoc(job.run) or "").partition("\n")[0] for name, job in JOBS.items()}
+        parser.epilog = "jobs:\n" + "\n".join(f"  {name:<{width}}  {line}" for name, line in summaries.items())
+        parser.print_help()
+        parser.exit()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,8 +155,7 @@ def cmd_serve(args, settings: Settings) -> int:
 
     clock_process = None if args.no_scheduler else _start_scheduler_process()
     try:
-        run_gunicorn(host=args.host, port=port, workers=args.workers or settings.workers,
-                     threads=args.threads or settings.web_threads)
+        run_gunicorn(settings, host=args.host, port=port, workers=args.workers, threads=args.threads)
     finally:
         _stop(clock_process)
     return 0
@@ -186,8 +207,9 @@ def _check_token(settings: Settings) -> None:
 
 
 def cmd_socket(args, settings: Settings) -> int:
-    settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
+    settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")  # no signing secret: Slack signs nothing on the socket
     from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from slack_sdk.errors import SlackApiError
 
     from bot.app import build_app
     from bot.db import is_sqlite
@@ -195,7 +217,7 @@ def cmd_socket(args, settings: Settings) -> int:
     _check_token(settings)
     if is_sqlite(settings.database_url):
         cmd_db(args, settings)
-    app = build_app(settings)
+    app = build_app(settings, socket_mode=True)
     scheduler = None
     if not args.no_scheduler:  # one process, no fork: a background scheduler thread is safe here
         from bot.scheduler.runner import build_scheduler
@@ -205,6 +227,10 @@ def cmd_socket(args, settings: Settings) -> int:
     print("presales-bot: connecting to Slack in Socket Mode (Ctrl-C to stop)", file=sys.stderr)
     try:
         SocketModeHandler(app, settings.slack_app_token).start()
+    except SlackApiError as exc:  # apps.connections.open refused the app-level token
+        raise CliError(f"Slack refused SLACK_APP_TOKEN ({_slack_error(exc)}): make an app-level token (xapp-...) "
+                       "with connections:write (Basic Information -> App-Level Tokens) of an app whose manifest "
+                       "has socket_mode_enabled: true") from None
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=True)
@@ -238,9 +264,10 @@ def cmd_run_job(args, settings: Settings) -> int:
     return 0
 
 
-def _team_id(args, settings: Settings, notifier) -> str:
+def _team_id(args, slack) -> str:
     if args.team:
         return args.team
+    notifier = slack()  # no token: require()'s one line, not "could not ask Slack"
     try:
         return notifier.team_id()
     except Exception as exc:
@@ -250,7 +277,6 @@ def _team_id(args, settings: Settings, notifier) -> str:
 def cmd_directory(args, settings: Settings) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
-    settings.require("SLACK_BOT_TOKEN")
     raw = None
     if args.directory_command == "import":  # a missing file is reported before anything else
         raw = _read_import_file(args.file)
@@ -283,6 +309,8 @@ def _line_number(error: str) -> int:
 
 
 def _directory(args, settings: Settings, raw: str | None) -> int:
+    import functools
+
     from slack_sdk.errors import SlackApiError, SlackClientError
 
     from bot import clock
@@ -291,10 +319,21 @@ def _directory(args, settings: Settings, raw: str | None) -> int:
     from bot.slack.client import make_client
     from bot.slack.notify import Notifier
 
-    notifier = Notifier(make_client(settings))
+    @functools.cache
+    def slack() -> Notifier:  # on first use: with --team, export never calls Slack and import only for emails
+        settings.require("SLACK_BOT_TOKEN")
+        return Notifier(make_client(settings))
+
+    def lookup_email(email: str) -> str | None:
+        try:
+            notifier = slack()
+        except ConfigError as exc:
+            raise CliError(f"{exc} (needed to look up {email}; or use Slack user IDs in the file)") from None
+        return notifier.lookup_email(email)
+
     db = Database(settings.database_url)
     try:
-        team_id = _team_id(args, settings, notifier)
+        team_id = _team_id(args, slack)
         if args.directory_command == "export":
             with db.session() as session:
                 text = directory_csv.export_directory_csv(session, team_id=team_id, now=clock.now())
@@ -310,7 +349,7 @@ def _directory(args, settings: Settings, raw: str | None) -> int:
         report = directory_csv.parse_directory_csv(raw or "")
         # Resolve the rows that parsed even when others did not: every problem in one pass.
         try:
-            directory_csv.resolve_users(report, notifier.lookup_email)
+            directory_csv.resolve_users(report, lookup_email)
         except SlackApiError as exc:  # missing_scope, invalid_auth, ratelimited after retries...
             code = _slack_error(exc)
             hint = ("the app needs the users:read.email scope (manifest.yml); reinstall it, or "

@@ -84,8 +84,14 @@ def parse_pace(text: str) -> dict[str, Rate]:
     return rates
 
 
+# The placeholders of .env.example: a copied file left unfilled counts as unset, so require()
+# says what is missing instead of Slack answering invalid_auth.
+_PLACEHOLDERS = frozenset({"xoxb-your-bot-token", "your-signing-secret", "xapp-..."})
+
+
 def _secret(value: str | None) -> str | None:
-    return value.strip() if value and value.strip() else None
+    value = (value or "").strip()
+    return value if value and value not in _PLACEHOLDERS else None
 
 
 @dataclass(frozen=True)

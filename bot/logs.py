@@ -78,6 +78,11 @@ class TextFormatter(logging.Formatter):
         return f"{text} {' '.join(extras)}" if extras else text
 
 
+def formatter(fmt: str = "json") -> logging.Formatter:
+    """The formatter of every line, ours and gunicorn's (bot/server.py): LOG_FORMAT json or text."""
+    return JsonFormatter() if fmt == "json" else TextFormatter()
+
+
 def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     _install_record_factory()
     root = logging.getLogger()
@@ -85,9 +90,12 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
         root.setLevel(level)
         return
     handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.setFormatter(formatter(fmt))
     handler.addFilter(RedactSecrets())
     root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("slack_sdk").setLevel(max(logging.getLevelName(level), logging.INFO))
+    # APScheduler says "Running job ..." and "... executed successfully" at INFO on every tick
+    # (30 s); its warnings (a missed run, a job that raised) still come through.
+    logging.getLogger("apscheduler").setLevel(max(logging.getLevelName(level), logging.WARNING))
     root._presales_configured = True  # type: ignore[attr-defined]

@@ -7,7 +7,7 @@ lag: how long the oldest due notice has been waiting.
 
 Several gunicorn workers: set PROMETHEUS_MULTIPROC_DIR to an empty directory and
 prometheus_client keeps the counters in files there; /metrics then sums every worker
-(gunicorn.conf.py does this for you).
+(bot/server.py does this for you).
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""Run the WSGI app under gunicorn from `presales-bot serve` (the Procfile uses gunicorn directly).
+"""gunicorn for the web process, every setting in one place: `presales-bot serve` runs it
+(run_gunicorn) and gunicorn.conf.py, the Procfile's `gunicorn -c gunicorn.conf.py
+'bot.web:create_app()'`, takes the same settings from gunicorn_settings().
 
 gthread workers: Bolt holds a server thread ~10 ms per request while it waits for ack(),
 so threads, not processes, carry the concurrency. Bolt's own dev server is never used.
@@ -7,19 +9,59 @@ so threads, not processes, carry the concurrency. Bolt's own dev server is never
 from __future__ import annotations
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 
-GUNICORN_DEFAULTS = {
-    "worker_class": "gthread",
-    "timeout": 30,
-    "graceful_timeout": 20,
-    "keepalive": 5,
-    "backlog": 2048,
-    "accesslog": None,
-    "post_worker_init": "bot.server.post_worker_init",
-    "worker_exit": "bot.server.worker_exit",
-    # gunicorn >= 25.1 opens a control socket per host user; two servers would share it.
-    "control_socket_disable": True,
-}
+from bot.config import Settings, get_settings
+
+
+def gunicorn_settings(settings: Settings, *, host: str = "0.0.0.0", port: int | None = None,
+                      workers: int | None = None, threads: int | None = None) -> dict:
+    """Every gunicorn setting of the web process; port, workers and threads default to PORT,
+    WEB_CONCURRENCY and PRESALES_WEB_THREADS."""
+    workers = workers or settings.workers
+    _share_metrics(settings, workers)
+    return {
+        "bind": f"{host}:{port or settings.port}",
+        "workers": workers,
+        "threads": threads or settings.web_threads,
+        "worker_class": "gthread",
+        "timeout": 30,
+        "graceful_timeout": 20,
+        "keepalive": 5,
+        "backlog": 2048,
+        "accesslog": None,  # bot/web.py logs every request to /slack/events itself
+        "loglevel": settings.log_level.lower(),
+        "logger_class": GunicornLogger,
+        # gunicorn >= 25.1 opens a control socket per host user; two servers would share it.
+        "control_socket_disable": True,
+        "post_worker_init": post_worker_init,
+        "worker_exit": worker_exit,
+        "child_exit": child_exit,
+    }
+
+
+def _share_metrics(settings: Settings, workers: int) -> None:
+    """Prometheus counters from every worker in one /metrics: prometheus_client's multiprocess mode
+    needs a directory shared by the workers, named before they start (bot/metrics.py reads it)."""
+    if workers > 1 and not settings.metrics_dir:
+        import os
+        import tempfile
+
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="presales-metrics-")
+        get_settings.cache_clear()  # the workers read it again
+
+
+class GunicornLogger(Logger):
+    """gunicorn's own lines (start-up, workers booting and exiting, its errors) written like every
+    other line: LOG_FORMAT's formatter, secrets masked (bot/logs.py)."""
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        from bot.logs import RedactSecrets, formatter
+
+        for handler in self.error_log.handlers + self.access_log.handlers:
+            handler.setFormatter(formatter(get_settings().log_format))
+            handler.addFilter(RedactSecrets())
 
 
 def post_worker_init(worker) -> None:
@@ -41,7 +83,12 @@ def worker_exit(server, worker) -> None:
         app.close()
 
 
-_HOOKS = {"post_worker_init": post_worker_init, "worker_exit": worker_exit}  # GUNICORN_DEFAULTS names them
+def child_exit(server, worker) -> None:  # noqa: ARG001 - gunicorn's hook signature
+    """A worker is gone: its files in the shared metrics directory stop counting as live."""
+    if get_settings().metrics_dir:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
 
 
 class _Gunicorn(BaseApplication):
@@ -51,9 +98,8 @@ class _Gunicorn(BaseApplication):
 
     def load_config(self) -> None:
         for key, value in self.options.items():
-            if key not in self.cfg.settings:
-                continue  # a setting this gunicorn version does not have
-            self.cfg.set(key, _HOOKS.get(key, value))
+            if key in self.cfg.settings:  # else a setting this gunicorn version does not have
+                self.cfg.set(key, value)
 
     def load(self):
         from bot.web import create_app
@@ -61,6 +107,6 @@ class _Gunicorn(BaseApplication):
         return create_app()
 
 
-def run_gunicorn(*, host: str, port: int, workers: int, threads: int) -> None:
-    options = dict(GUNICORN_DEFAULTS, bind=f"{host}:{port}", workers=workers, threads=threads)
-    _Gunicorn(options).run()
+def run_gunicorn(settings: Settings, *, host: str, port: int | None = None, workers: int | None = None,
+                 threads: int | None = None) -> None:
+    _Gunicorn(gunicorn_settings(settings, host=host, port=port, workers=workers, threads=threads)).run()

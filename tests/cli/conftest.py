@@ -21,18 +21,15 @@ from sqlalchemy import create_engine, select
 from bot.config import get_settings
 from bot.logs import configure_logging
 from models import Base
+from tests.config_names import config_env_names
 
 REPO = Path(__file__).resolve().parents[2]
 BOT_TOKEN = "xoxb-test"
 SIGNING_SECRET = "cli-test-signing-secret"
 
-# Every variable bot/config.py reads: cleared so the caller's environment cannot leak in.
-CONFIG_VARS = (
-    "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "DATABASE_URL", "PORT",
-    "WEB_CONCURRENCY", "PRESALES_WEB_THREADS", "PRESALES_ADMINS", "PRESALES_EXPERTS_CHANNEL", "PRESALES_TIMEZONE",
-    "PRESALES_FANOUT_LIMIT", "PRESALES_SEND_CONCURRENCY", "PRESALES_WORK_THREADS", "PRESALES_LISTENER_THREADS",
-    "PRESALES_MAX_LEAD", "PRESALES_STATS_PERIOD", "LOG_LEVEL", "GUNICORN_CMD_ARGS",
-)
+# Every variable bot/config.py reads (found in its source), and gunicorn's: cleared so the
+# caller's environment cannot leak in.
+CONFIG_VARS = (*sorted(config_env_names()), "GUNICORN_CMD_ARGS")
 
 
 @dataclass

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+import subprocess
+import sys
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from bot.migrate import current_head, upgrade
-from tests.cli.conftest import Result, snapshot, sqlite_url
+from tests.cli.conftest import BOT_TOKEN, REPO, Result, snapshot, sqlite_url
 
 GOOD_CSV = (
     "user,skills,max_concurrent,timezone\n"
@@ -110,6 +112,35 @@ def test_serve_without_credentials_exits_2_pointing_at_the_manifest(run_cli, cli
     assert missing in line and "manifest.yml" in line
 
 
+def test_serve_with_env_example_copied_unfilled_names_the_token(run_cli, cli_env, tmp_path, slack):
+    """The quick start's `cp .env.example .env` then `make run`, before filling it in: the
+    placeholder token is recognised, not sent to Slack (which would answer invalid_auth)."""
+    (tmp_path / ".env").write_text((REPO / ".env.example").read_text(encoding="utf-8"), encoding="utf-8")
+    env = {k: v for k, v in cli_env.items() if k not in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")}
+    slack.valid_tokens = {BOT_TOKEN}  # like Slack: a placeholder sent anyway gets invalid_auth
+    result = run_cli("serve", "--host", "127.0.0.1", "--port", "0", "--no-scheduler", env=env, timeout=30)
+    assert result.returncode == 2
+    assert assert_one_line_error(result).startswith("presales-bot: SLACK_BOT_TOKEN is not set")
+    assert not slack.calls, "the placeholder went to Slack"
+
+
+def test_socket_mode_needs_no_signing_secret(run_cli, cli_env, fake_slack):
+    """Slack signs nothing it sends over the socket: `socket` with the bot and app-level tokens
+    only gets past the settings to Slack (apps.connections.open, refused here, which is one line)."""
+    slack = fake_slack
+    slack.reset()  # not the `slack` fixture: the spec file the fake checks predates apps.connections.open
+    env = {k: v for k, v in cli_env.items() if k != "SLACK_SIGNING_SECRET"}
+    env["SLACK_APP_TOKEN"] = "xapp-1-cli-test"
+    slack.fail("apps.connections.open", error="invalid_auth")
+    result = run_cli("socket", "--no-scheduler", env=env, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and "SLACK_SIGNING_SECRET" not in result.stderr, result.stderr
+    assert result.err_lines[-1].startswith("presales-bot: Slack refused SLACK_APP_TOKEN (invalid_auth)"), result.stderr
+    assert [c.token for c in slack.calls_to("apps.connections.open")] == ["xapp-1-cli-test"]
+    assert "xapp-1-cli-test" not in result.stderr + result.stdout
+    assert all(v.startswith("apps.connections.open: not a Slack Web API method") for v in slack.violations)
+
+
 def test_serve_on_a_busy_port_is_one_line(run_cli, cli_env):
     import socket
 
@@ -142,6 +173,24 @@ def test_run_job_runs_one_tick_and_rejects_unknown_jobs(run_cli, cli_env, migrat
     assert ok.returncode == 0 and '"taken": 0' in ok.stdout
     bad = run_cli("run-job", "frobnicate", env=cli_env, timeout=30)
     assert bad.returncode == 2 and "sweep_due_work" in assert_one_line_error(bad)
+
+
+def test_run_job_help_lists_every_job_with_what_it_does(run_cli, cli_env):
+    import inspect
+
+    from bot.scheduler.jobs import JOBS
+
+    result = run_cli("run-job", "--help", env=cli_env)
+    assert result.returncode == 0, result.stderr
+    listed = {line.split()[0]: line for line in result.stdout.partition("jobs:\n")[2].splitlines()}
+    assert set(listed) == set(JOBS), result.stdout
+    for name, job in JOBS.items():
+        assert inspect.getdoc(job.run).splitlines()[0] in listed[name], listed[name]
+    # ...and only then: every other command starts without importing the jobs (the whole app)
+    probe = ("import sys; from bot.cli import _parser; _parser().parse_args(['db', 'upgrade']); "
+             "print('bot.scheduler.jobs' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", probe], env=cli_env, capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
 
 
 def test_bad_setting_is_one_line_naming_the_variable(run_cli, cli_env):
@@ -283,6 +332,29 @@ def test_unmigrated_database_is_one_line(cli_main, slack, tmp_path):
     result = cli_main("directory", "import", str(tmp_path / "x.csv"))
     line = assert_one_line_error(result)
     assert "db upgrade" in line
+
+
+def test_directory_with_team_needs_a_token_only_to_look_up_emails(cli_main, ann, migrated, tmp_path):
+    """--team names the workspace, so nothing is asked of Slack: the export needs no token, nor
+    an import of user IDs; an email to look up does, and says so in one line."""
+    ids_only = "user,skills\nU0KATE,kubernetes:expert\n"
+    (tmp_path / "ids.csv").write_text(ids_only, encoding="utf-8")
+    (tmp_path / "emails.csv").write_text(GOOD_CSV, encoding="utf-8")
+    no_token = {"SLACK_BOT_TOKEN": None}
+
+    imported = cli_main("directory", "import", str(tmp_path / "ids.csv"), "--team", "T0001", **no_token)
+    assert imported.returncode == 0 and "imported 1" in imported.stdout, imported.stderr
+    exported = cli_main("directory", "export", "--team", "T0001", **no_token)
+    assert exported.returncode == 0, exported.stderr
+    assert rows_of(exported.stdout) == [{"user": "U0KATE", "skills": "kubernetes:expert", "max_concurrent": "3",
+                                         "timezone": ""}]
+    assert not ann.calls, "--team given and no email: Slack is not needed"
+
+    before = snapshot(migrated)
+    refused = cli_main("directory", "import", str(tmp_path / "emails.csv"), "--team", "T0001", **no_token)
+    line = assert_one_line_error(refused)
+    assert "SLACK_BOT_TOKEN is not set" in line and "ann@example.com" in line, line
+    assert snapshot(migrated) == before
 
 
 def test_directory_without_token_is_one_line(cli_main, slack, migrated):

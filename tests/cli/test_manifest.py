@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import runpy
 from pathlib import Path
@@ -150,17 +151,25 @@ def test_procfile_web_runs_gunicorn_and_release_migrates():
 
 
 def test_gunicorn_conf_binds_platform_port(monkeypatch, tmp_path):
+    from bot.server import gunicorn_settings
+
     monkeypatch.chdir(tmp_path)  # no repo .env
     monkeypatch.setenv("PORT", "5123")
     monkeypatch.setenv("WEB_CONCURRENCY", "3")
     monkeypatch.setenv("PRESALES_WEB_THREADS", "7")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "-")
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")  # teardown removes the one 3 workers make
     get_settings.cache_clear()
     try:
         conf = runpy.run_path(str(REPO / "gunicorn.conf.py"))
+        same = gunicorn_settings(get_settings())  # the metrics directory is named now: settings read as the workers do
     finally:
         get_settings.cache_clear()
     assert conf["bind"] == "0.0.0.0:5123"
     assert (conf["workers"], conf["threads"], conf["worker_class"]) == (3, 7, "gthread")
+    assert os.path.isdir(os.environ["PROMETHEUS_MULTIPROC_DIR"]), "3 workers share their /metrics counters"
+    # one source: the Procfile's gunicorn gets exactly what `presales-bot serve` runs
+    assert {k: conf[k] for k in same} == same and "child_exit" in same and "logger_class" in same
     assert callable(conf["worker_exit"])  # lets background work finish on shutdown
     # start-up's objects leave the collector's reach once the worker has loaded the app
     import gc

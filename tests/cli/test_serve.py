@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 import pytest
 
 from bot.config import Settings
+from bot.migrate import upgrade
 from bot.web import create_app
 from tests.cli.conftest import BOT_TOKEN, CONFIG_VARS, REPO, SIGNING_SECRET, sqlite_url
 from tests.fakes.signing import SlackDriver
@@ -71,7 +72,8 @@ def _stop(proc: subprocess.Popen) -> None:
             proc.wait(5)
 
 
-def start_server(tmp: Path, api_url: str) -> Server:
+def start_server(tmp: Path, api_url: str, procfile: bool = False) -> Server:
+    """`presales-bot serve`, or with ``procfile`` the Procfile's `gunicorn -c gunicorn.conf.py ...`."""
     env = {k: v for k, v in os.environ.items() if k not in CONFIG_VARS}
     env.update(
         PYTHONPATH=str(REPO),
@@ -84,12 +86,15 @@ def start_server(tmp: Path, api_url: str) -> Server:
     )
     port = free_port()
     log = tmp / "serve.log"
+    command = [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-scheduler",
+               "--workers", "1", "--threads", "4"]
+    if procfile:
+        upgrade(env["DATABASE_URL"])  # the Procfile's release: step
+        env.update(PORT=str(port), WEB_CONCURRENCY="1", PRESALES_WEB_THREADS="4")
+        command = [sys.executable, "-m", "gunicorn", "-c", str(REPO / "gunicorn.conf.py"), "bot.web:create_app()"]
     with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-scheduler",
-             "--workers", "1", "--threads", "4"],
-            cwd=tmp, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+        proc = subprocess.Popen(command, cwd=tmp, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
     server = Server(proc, f"http://127.0.0.1:{port}", log)
     try:
         deadline = time.monotonic() + READY_TIMEOUT
@@ -183,6 +188,33 @@ def test_request_older_than_five_minutes_is_rejected(server, driver, slack):
     assert recent.status == 200, recent.body
     assert "/presales expert add" in json.dumps(wait_for_answer(slack, token))
     assert len(slack.calls_to("response_url")) == 1  # only the fresh one was answered
+
+
+def _gunicorn_lines(log: Path) -> list[dict]:
+    text = log.read_text(encoding="utf-8", errors="replace")
+    lines = [line for line in text.splitlines() if "Booting worker" in line or "Listening at" in line]
+    assert len(lines) >= 2, text[-4000:]
+    return [json.loads(line) for line in lines]  # not JSON: gunicorn's own format
+
+
+def test_gunicorn_lines_are_json_like_the_rest(server):
+    assert {line["logger"] for line in _gunicorn_lines(server.log)} == {"gunicorn.error"}
+
+
+def test_the_procfile_web_process_prints_only_json(tmp_path, fake_slack):
+    """`gunicorn -c gunicorn.conf.py 'bot.web:create_app()'` (LOG_FORMAT unset: json), start to
+    SIGTERM: gunicorn's lines and the app's alike, one JSON object each."""
+    srv = start_server(tmp_path, fake_slack.api_url, procfile=True)
+    try:
+        srv.proc.send_signal(signal.SIGTERM)
+        assert srv.proc.wait(STOP_TIMEOUT) == 0, srv.output()
+    finally:
+        _stop(srv.proc)
+    assert {line["logger"] for line in _gunicorn_lines(srv.log)} == {"gunicorn.error"}
+    text = srv.log.read_text(encoding="utf-8")
+    assert "Shutting down: Master" in text
+    for line in filter(str.strip, text.splitlines()):
+        assert isinstance(json.loads(line), dict), line
 
 
 def test_sigterm_stops_the_server_promptly(tmp_path, fake_slack):

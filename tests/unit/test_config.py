@@ -1,4 +1,6 @@
+import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -57,6 +59,22 @@ def test_dotenv_file_is_read_and_environment_wins(tmp_path):
     s = load_settings({"PORT": "5000"}, env_file=env_file)
     assert s.slack_bot_token == "xoxb-from-file"
     assert s.port == 5000
+
+
+def test_env_example_placeholders_count_as_unset(tmp_path):
+    """`cp .env.example .env` left unfilled (the commented app token uncommented too): each
+    placeholder counts as not set, so require() names the missing token in one line instead of
+    the placeholder going to Slack and coming back as invalid_auth."""
+    example = (Path(__file__).resolve().parents[2] / ".env.example").read_text(encoding="utf-8")
+    env_file = tmp_path / ".env"
+    env_file.write_text(re.sub(r"(?m)^#\s*(?=[A-Z_]+=)", "", example), encoding="utf-8")
+    assert all(f"{name}=" in example for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"))
+    s = load_settings({}, env_file=env_file)
+    assert (s.slack_bot_token, s.slack_signing_secret, s.slack_app_token) == (None, None, None)
+    with pytest.raises(ConfigError, match=r"^SLACK_BOT_TOKEN is not set: .*OAuth"):
+        s.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+    filled = load_settings({"SLACK_BOT_TOKEN": "xoxb-1-real"}, env_file=env_file)
+    assert filled.slack_bot_token == "xoxb-1-real"  # a real value is kept
 
 
 def test_secrets_never_in_repr():

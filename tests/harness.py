@@ -104,6 +104,14 @@ class Harness:
         self.drain()
         return result
 
+    def tick_job(self, name: str):
+        """One run of a named scheduler job (bot/scheduler/jobs.py), as `presales-bot run-job NAME`."""
+        from bot.scheduler.jobs import run_job
+
+        result = run_job(name, self.deps)
+        self.drain()
+        return result
+
     def notices(self, request_id: int) -> list:
         from bot.services import due
 
@@ -212,7 +220,7 @@ def request_values(
     *, kind: str = "demo", skills: tuple[str, ...] = ("kubernetes",), account: str = "Acme",
     meeting_at: datetime | None | str = "default", duration: int | None = 60, needed_by: datetime | None = None,
     urgency: str = "normal", description: str = "Show the multi-cluster failover story", crm_url: str | None = None,
-    brief: dict | bool = True,
+    brief: dict | bool = True, ask_first: str | None = None,
 ) -> dict:
     if meeting_at == "default":
         meeting_at = clock.now() + timedelta(days=3)
@@ -227,6 +235,7 @@ def request_values(
         Field.URGENCY: {"value": d.static_select(urgency)},
         Field.DESCRIPTION: {"value": d.plain_text_input(description)},
         Field.CRM_URL: {"value": {"type": "url_text_input", "value": crm_url}},
+        Field.ASK_FIRST: {"value": {"type": "users_select", "selected_user": ask_first}},
     }
     if brief:
         values.update(brief_values(**(brief if isinstance(brief, dict) else {}),

@@ -116,10 +116,10 @@ def _post_one(deps: Deps, request: Request, brief: Brief | None, offer: Offer) -
     posted = deps.notifier.post(offer.expert.slack_user_id, *_render(deps, request, brief, offer))
     try:
         with deps.db.session() as session:
-            if posted.ok and posted.ts:
+            if posted.ok and posted.ts:  # sent when Slack says it was: the ts it gave the DM
                 offers.record_offer_sent(session, offer_id=offer.id,
                                          channel_id=posted.channel or offer.expert.slack_user_id,
-                                         ts=posted.ts, now=clock.now())
+                                         ts=posted.ts, now=clock.slack_time(posted.ts, now=clock.now()))
             elif not offers.record_offer_failed(session, offer_id=offer.id, now=clock.now(),
                                                 error=posted.error or "unknown", transient=posted.transient):
                 metrics.offers_failed.labels(code=posted.error or "unknown").inc()  # for good

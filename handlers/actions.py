@@ -6,9 +6,11 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot import clock, metrics
+from bot.flows import covers as cover_flow
 from bot.flows import digests, lifecycle, offers
 from bot.flows.people import cached_timezone
-from bot.services import briefs, claims, digest, directory, due, followups, people
+from bot.services import briefs, claims, covers, digest, directory, due, followups, people
+from bot.services.covers import Taken
 from bot.services import requests as requests_service
 from bot.services.claims import Outcome
 from bot.services.prefill import Prefill
@@ -41,6 +43,8 @@ def register(app: App) -> None:
     app.action(Action.EDIT_SKILLS.value)(edit_skills)
     app.action(Action.SEND_DIGEST.value)(send_digest)
     app.action(Action.SEND_URGENT.value)(send_urgent)
+    app.action(Action.ASK_COVER.value)(ask_cover)
+    app.action(Action.TAKE_OVER.value)(take_over)
     app.action(Action.LINK.value)(lambda ack: ack())
 
 
@@ -147,6 +151,33 @@ def send_urgent(d, body, respond):
     d.work.submit(offers.broadcast, d, request.id)
     answer(d, respond, caller, replies.text_reply(f"Request #{request.id} is urgent now: every matching expert who "
                                                   "is not out of office is being asked."))
+
+
+@after_ack(opens_modal=True)
+def ask_cover(d, body, respond):
+    """The claimer asks the others to take over: a note first (optional)."""
+    caller = Caller.of(body)
+    request_id = parse_request_value(_value(body))
+    _open(d, respond, caller, body, forms.cover_modal(request_id, private_metadata=request_metadata(request_id)))
+
+
+@after_ack
+def take_over(d, body, respond):
+    caller = Caller.of(body)
+    request_id = parse_request_value(_value(body))
+    now = clock.now()
+    with d.db.session() as session:
+        result = covers.take(session, request_id=request_id, team_id=caller.team_id, expert_user_id=caller.user_id,
+                             policy=d.policy, now=now, at=clock.slack_time(action_ts(body), now=now))
+    if result.outcome == Taken.TAKEN_OVER:
+        metrics.claims.inc()
+        d.work.submit(cover_flow.after_taken, d, request_id, result.cover.id)
+        return
+    d.work.submit(offers.refresh_for, d, request_id, result.expert.id)
+    taker = result.cover.taken_by if result.cover is not None else None
+    text = (f"{mention(taker.slack_user_id)} took request #{request_id} over first. Thanks for jumping in!"
+            if result.outcome == Taken.ALREADY and taker else f"Request #{request_id} needs no cover any more.")
+    answer(d, respond, caller, replies.text_reply(text))
 
 
 @after_ack(opens_modal=True)

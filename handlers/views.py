@@ -10,9 +10,10 @@ from slack_bolt import App
 
 from bot import clock, metrics
 from bot.errors import InvalidInput
+from bot.flows import covers as cover_flow
 from bot.flows import lifecycle, offers
 from bot.flows.people import cached_timezone
-from bot.services import briefs, claims, directory, followups, people
+from bot.services import briefs, claims, covers, directory, followups, people
 from bot.services import requests as requests_service
 from bot.services.claims import Outcome
 from bot.services.fields import whole_number
@@ -37,6 +38,7 @@ def register(app: App) -> None:
     app.view(View.BRIEF.value)(submit_brief)
     app.view(View.OUTCOME.value)(submit_outcome)
     app.view(View.HOURS.value)(submit_hours)
+    app.view(View.COVER.value)(submit_cover)
 
 
 def _values(view: dict) -> dict:
@@ -114,6 +116,18 @@ def submit_decline(ack, body, view, context):
     elif result.outcome != Outcome.ALREADY_DECLINED:
         d.notifier.post(caller.user_id, *replies.text_reply(f"Request #{request_id} is {result.request.status}; "
                                                              "your decline was not needed."))
+
+
+def submit_cover(ack, body, view, context):
+    """The claimer's ask for cover: stored before the ack (a refusal shows in the modal)."""
+    d, caller = deps_of(context), Caller.of(body)
+    request_id = parse_request_metadata(view.get("private_metadata"))
+    note = FormState(_values(view)).text(Field.COVER_NOTE)
+    with d.db.session() as session:
+        covers.ask(session, request_id=request_id, team_id=caller.team_id, expert_user_id=caller.user_id, note=note,
+                   now=clock.now())
+    ack()
+    d.work.submit(cover_flow.after_asked, d, request_id)
 
 
 def submit_skills(ack, body, view, context):

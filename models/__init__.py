@@ -7,6 +7,7 @@ from models.brief import AttendeeRole, Brief, BriefAttendee, BriefEdit, FollowUp
 from models.person import ExpertSkill, Person, Skill, SkillLevel
 from models.request import (
     KIND_LABELS,
+    Cover,
     Offer,
     Request,
     RequestEvent,
@@ -21,6 +22,6 @@ from models.schedule import DueNotice, NoticeKind, NoticeState
 __all__ = [
     "Digest", "SchedulerHeartbeat",
     "AttendeeRole", "Brief", "BriefAttendee", "BriefEdit", "FollowUp", "DueNotice", "NoticeKind", "NoticeState",
-    "Base", "UTCDateTime", "ExpertSkill", "Person", "Skill", "SkillLevel", "KIND_LABELS", "Offer", "Request",
+    "Base", "UTCDateTime", "ExpertSkill", "Person", "Skill", "SkillLevel", "KIND_LABELS", "Cover", "Offer", "Request",
     "RequestEvent", "RequestKind", "RequestStatus", "Response", "Urgency", "request_skills",
 ]

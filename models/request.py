@@ -179,3 +179,24 @@ class RequestEvent(Base):
     kind: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime]
+
+
+class Cover(Base):
+    """The claimer asks for cover: the request is offered to the other matching experts while the
+    claimer stays on it; the first to take it over becomes the claimer."""
+
+    __tablename__ = "covers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"), index=True)
+    asked_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    note: Mapped[str | None] = mapped_column(String(500))
+    asked_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16), default="open")  # open, taken, closed
+    taken_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    taken_at: Mapped[datetime | None]
+
+    request: Mapped[Request] = relationship(lazy="joined")
+    asked_by: Mapped[Person] = relationship(foreign_keys=[asked_by_id], lazy="joined")
+    taken_by: Mapped[Person | None] = relationship(foreign_keys=[taken_by_id], lazy="joined")
+

@@ -7,6 +7,7 @@ first post and every update, and found again by the ``ts`` Slack returned for it
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from sqlalchemy.exc import OperationalError
 
@@ -15,11 +16,11 @@ from bot.deps import Deps
 from bot.flows import people as people_flow
 from bot.flows import status
 from bot.flows.homes import refresh_homes
-from bot.services import briefs, due, matching, offers, skills
+from bot.services import briefs, covers, due, matching, offers, skills
 from bot.services import requests as requests_service
 from bot.slack.blocks import deal_status, notices, request_offer
 from bot.slack.notify import Posted
-from models import Brief, Offer, Request, RequestStatus, Response
+from models import Brief, Cover, Offer, Request, RequestStatus, Response
 
 log = logging.getLogger(__name__)
 
@@ -106,14 +107,27 @@ def offer_to(deps: Deps, request_id: int, person_id: int) -> Posted | str:
     return Posted(ok=True) if sent else Posted(ok=False, error="not_sent", transient=True)
 
 
-def _render(deps: Deps, request: Request, brief: Brief | None, offer: Offer) -> tuple[str, list[dict]]:
-    state = request_offer.OfferState(viewer_user_id=offer.expert.slack_user_id, response=offer.response, brief=brief)
+@dataclass(frozen=True)
+class Shown:
+    """What every DM of a request shows besides the request: its brief, and an open ask for cover."""
+
+    brief: Brief | None
+    cover: Cover | None
+
+
+def shown(session, request_id: int) -> Shown:
+    return Shown(briefs.get(session, request_id=request_id), covers.open_cover(session, request_id=request_id))
+
+
+def _render(deps: Deps, request: Request, extra: Shown, offer: Offer) -> tuple[str, list[dict]]:
+    state = request_offer.OfferState(viewer_user_id=offer.expert.slack_user_id, response=offer.response,
+                                     brief=extra.brief, cover=extra.cover)
     return request_offer.render(request, state, deps.tz(offer.expert))
 
 
-def _post_one(deps: Deps, request: Request, brief: Brief | None, offer: Offer) -> Posted:
+def _post_one(deps: Deps, request: Request, extra: Shown, offer: Offer) -> Posted:
     """One expert's DM, and one short write recording its ts (or why Slack did not take it)."""
-    posted = deps.notifier.post(offer.expert.slack_user_id, *_render(deps, request, brief, offer))
+    posted = deps.notifier.post(offer.expert.slack_user_id, *_render(deps, request, extra, offer))
     try:
         with deps.db.session() as session:
             if posted.ok and posted.ts:  # sent when Slack says it was: the ts it gave the DM
@@ -139,10 +153,10 @@ def post_offers(deps: Deps, request_id: int, offer_ids: list[int]) -> int:
         return 0
     with deps.db.read() as session:
         request = requests_service.find(session, request_id=request_id)
-        brief = briefs.get(session, request_id=request_id)
+        extra = shown(session, request_id)
         leased = offers.by_ids(session, offer_ids)
     rendered = (request.status, request.claimed_by_id)
-    results = deps.work.map(lambda offer: _post_one(deps, request, brief, offer), leased)
+    results = deps.work.map(lambda offer: _post_one(deps, request, extra, offer), leased)
     metrics.offers_sent.inc(sum(1 for result in results if result.ok))
     with deps.db.read() as session:
         current = requests_service.find(session, request_id=request_id)
@@ -173,8 +187,8 @@ def refresh_offer(deps: Deps, offer_id: int, *, urgent: bool = False) -> Posted:
         if offer is None or not offer.ts or not offer.channel_id:
             return Posted(ok=False, error="not_sent")
         request = requests_service.find(session, request_id=offer.request_id)
-        brief = briefs.get(session, request_id=offer.request_id)
-    return deps.notifier.update(offer.channel_id, offer.ts, *_render(deps, request, brief, offer), urgent=urgent)
+        extra = shown(session, offer.request_id)
+    return deps.notifier.update(offer.channel_id, offer.ts, *_render(deps, request, extra, offer), urgent=urgent)
 
 
 def refresh_for(deps: Deps, request_id: int, person_id: int) -> None:
@@ -194,13 +208,13 @@ def refresh_all(deps: Deps, request_id: int, *, first_person_id: int | None = No
     claimer nor runs into 429s, and every DM shows the newest state in the end."""
     with deps.db.read() as session:
         request = requests_service.find(session, request_id=request_id)
-        brief = briefs.get(session, request_id=request_id)
+        extra = shown(session, request_id)
         sent = offers.sent_offers(session, request_id=request_id)
     if request is None:
         return
 
-    def update(offer: Offer) -> Posted:  # the request and brief loaded once for every DM
-        return deps.notifier.update(offer.channel_id, offer.ts, *_render(deps, request, brief, offer),
+    def update(offer: Offer) -> Posted:  # the request, brief and cover loaded once for every DM
+        return deps.notifier.update(offer.channel_id, offer.ts, *_render(deps, request, extra, offer),
                                     urgent=offer.expert_id == first)
 
     first = first_person_id if first_person_id is not None else request.claimed_by_id

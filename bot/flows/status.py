@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot import clock
 from bot.deps import Deps
-from bot.services import briefs, due, history, offers
+from bot.services import briefs, covers, due, history, offers
 from bot.services import requests as requests_service
 from bot.slack.blocks import deal_status, request_offer
 from bot.slack.blocks.replies import text_reply
@@ -85,7 +85,8 @@ def post_experts_channel(deps: Deps, request_id: int) -> Posted | None:
         if request is None:
             return None
         brief = briefs.get(session, request_id=request_id)
-    text, blocks = request_offer.render_channel_post(request, deps.settings.timezone, brief)
+        cover = covers.open_cover(session, request_id=request_id)
+    text, blocks = request_offer.render_channel_post(request, deps.settings.timezone, brief, cover)
     if request.experts_post_ts and not requests_service.is_placeholder(request.experts_post_ts):
         return deps.notifier.update(request.experts_post_channel, request.experts_post_ts, text, blocks,
                                     urgent=True)
@@ -102,7 +103,7 @@ def post_experts_channel(deps: Deps, request_id: int) -> Posted | None:
     if posted.ok and posted.ts:  # anything that changed while it was being posted
         with deps.db.read() as session:
             current = requests_service.find(session, request_id=request_id)
-        now_text, now_blocks = request_offer.render_channel_post(current, deps.settings.timezone, brief)
+        now_text, now_blocks = request_offer.render_channel_post(current, deps.settings.timezone, brief, cover)
         if (now_text, now_blocks) != (text, blocks):
             deps.notifier.update(posted.channel or channel, posted.ts, now_text, now_blocks)
     return posted

@@ -21,7 +21,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.errors import NotAllowed
-from bot.services import availability, due, history
+from bot.services import availability, covers, due, history
 from bot.services import people
 from bot.services import matching
 from bot.services import requests as requests_service
@@ -178,6 +178,7 @@ def release(session: Session, *, request_id: int, team_id: str, expert_user_id: 
         if request.status == RequestStatus.CLAIMED.value:
             raise NotAllowed("Only the expert who claimed this request can release it.")
         return Result(Outcome.CLOSED, request, expert)
+    covers.close(session, request_id=request.id)  # a cover asked for is no longer needed
     history.log_event(session, request_id=request.id, actor_id=expert.id, kind="released", now=now)
     due.sync(session, request=request, policy=policy, now=now)
     return Result(Outcome.RELEASED, request, expert)

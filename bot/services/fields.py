@@ -38,6 +38,7 @@ class Field(StrEnum):
     OUTCOME_NEXT_MEETING = "outcome_next_meeting"
     WORK_DAYS = "work_days"
     WORK_HOURS = "work_hours"
+    COVER_NOTE = "cover_note"
 
 
 def whole_number(text: object, low: int, high: int) -> int | None:

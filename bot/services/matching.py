@@ -138,7 +138,7 @@ def match_experts(
         .order_by(matched.c.matched.desc(), matched.c.weight.desc(), load_col.asc(),
                   speed.c.speed.is_(None), speed.c.speed.asc(), Person.id.asc())
     )
-    if request.meeting_at is not None:
+    if request.meeting_at is not None:  # (a claimed request's own meeting never excludes anyone)
         stmt = stmt.where(Person.id.not_in(_in_a_claimed_meeting(request, buffer)))
     if only_person_ids is not None:
         stmt = stmt.where(Person.id.in_(list(only_person_ids)))

@@ -24,7 +24,7 @@ from bot.errors import Conflict, InvalidInput, NotFound
 from bot.services import availability, briefs, due, history, people
 from bot.services.skills import normalize_skill
 from bot.services.fields import Field
-from models import Offer, Person, Request, RequestKind, RequestStatus, Skill, Urgency
+from models import Cover, Offer, Person, Request, RequestKind, RequestStatus, Skill, Urgency
 
 ACCOUNT_MAX = 200
 DESCRIPTION_MAX = 2900
@@ -382,6 +382,8 @@ def cancel(session: Session, *, request_id: int, team_id: str, actor_user_id: st
     if not done:
         session.refresh(request)
         raise Conflict(f"Request #{request.id} is already {request.status}; nothing to cancel.")
+    session.execute(update(Cover).where(Cover.request_id == request.id, Cover.state == "open")  # no cover needed
+                    .values(state="closed").execution_options(synchronize_session=False))
     history.log_event(session, request_id=request.id, actor_id=actor.id, kind="cancelled", now=now)
     due.sync(session, request=request, policy=policy, now=now)
     return request

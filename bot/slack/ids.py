@@ -24,6 +24,8 @@ class Action(StrEnum):
     FOLLOWUP_HOURS = "followup_hours"
     SEND_DIGEST = "home_send_digest"
     SEND_URGENT = "request_send_urgent"
+    ASK_COVER = "offer_ask_cover"
+    TAKE_OVER = "offer_take_over"
 
 
 class View(StrEnum):
@@ -34,6 +36,7 @@ class View(StrEnum):
     BRIEF_VIEW = "brief_view_modal"
     OUTCOME = "followup_outcome_modal"
     HOURS = "followup_hours_modal"
+    COVER = "cover_modal"
 
 
 class Block(StrEnum):

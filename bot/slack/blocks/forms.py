@@ -31,6 +31,28 @@ def decline_modal(request_id: int, *, private_metadata: str) -> View:
     )
 
 
+def cover_modal(request_id: int, *, private_metadata: str) -> View:
+    return View(
+        type="modal",
+        callback_id=ViewId.COVER,
+        title=plain("Ask for cover"),
+        submit=plain("Ask the others"),
+        close=plain("Back"),
+        private_metadata=private_metadata,
+        blocks=[
+            SectionBlock(text=md(f"The other matching experts are asked to take over request #{request_id}. "
+                                 "You stay on it until one of them does; the AE is told either way.")),
+            InputBlock(
+                block_id=Field.COVER_NOTE,
+                label=plain("A note for them (optional)"),
+                optional=True,
+                element=PlainTextInputElement(action_id="value", multiline=True, max_length=500,
+                                              placeholder=plain("Double-booked Thursday; prep notes are in the brief")),
+            ),
+        ],
+    )
+
+
 def skills_modal(*, skills_text: str, capacity: int) -> View:
     return View(
         type="modal",

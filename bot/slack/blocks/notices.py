@@ -166,6 +166,14 @@ def _next_hint(request: Request) -> str:
             f"asking {who[:60]} first.")
 
 
+def cover_asked(request: Request, cover) -> str:
+    """In the thread of an expert's DM: the claimer asks for cover (the DM above has the button)."""
+    note = f" “{escape_clip(cover.note, 300)}”" if cover.note else ""
+    return (f"🆘 {mention(cover.asked_by.slack_user_id)} claimed request #{request.id} "
+            f"({escape_clip(request.account, 100)}) and asks for cover.{note} Can you take it over? "
+            "The button is in the message above.")
+
+
 def read_outcome(values: dict) -> tuple[str | None, str, date | None, datetime | None]:
     form = FormState(values)
     return (form.selected(Field.OUTCOME_DECIDED), form.text(Field.OUTCOME_NEXT), form.date(Field.OUTCOME_NEW_DATE),

@@ -11,7 +11,7 @@ from bot.slack.blocks.common import as_dicts, context, kind_label, md, plain, sk
 from bot.slack.ids import Action, Block as BlockId
 from bot.slack.payloads import request_value
 from bot.slack.text import channel_link, escape, escape_clip, link, mention
-from models import Brief, Request, RequestStatus, Response, Urgency
+from models import Brief, Cover, Request, RequestStatus, Response, Urgency
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,7 @@ class OfferState:
     viewer_user_id: str | None
     response: str | None = None  # the viewer's first response (Response value) or None
     brief: Brief | None = None
+    cover: Cover | None = None  # the claimer asked the others to take it over
 
 
 def summary_blocks(request: Request, tz: str | None, *, per_reader: bool = False) -> list[Block]:
@@ -48,6 +49,11 @@ def _claimer(request: Request) -> str:
 def state_line(request: Request, state: OfferState) -> tuple[str, bool]:
     """(status sentence, whether Claim/Decline are still offered)."""
     mine = request.claimed_by is not None and request.claimed_by.slack_user_id == state.viewer_user_id
+    if request.status == RequestStatus.CLAIMED.value and state.cover is not None:
+        if mine:
+            return "🆘 *You asked for cover.* You stay on it until someone takes it over.", False
+        note = f": “{escape_clip(state.cover.note, 300)}”" if state.cover.note else ""
+        return f"🆘 {_claimer(request)} claimed this and asks for cover{note}. Can you take it over?", False
     if request.status == RequestStatus.CLAIMED.value:
         return ("✅ *You claimed this.* The requester has been told." if mine else f"Claimed by {_claimer(request)}."), False
     if request.status == RequestStatus.CANCELLED.value:
@@ -62,10 +68,16 @@ def state_line(request: Request, state: OfferState) -> tuple[str, bool]:
 def offer_buttons(request: Request, state: OfferState, open_actions: bool) -> ActionsBlock | None:
     value = request_value(request.id)
     mine = request.claimed_by is not None and request.claimed_by.slack_user_id == state.viewer_user_id
+    if request.status == RequestStatus.CLAIMED.value and not mine and state.cover is not None:
+        return ActionsBlock(block_id=BlockId.OFFER_ACTIONS, elements=[
+            ButtonElement(text=plain("Take it over"), action_id=Action.TAKE_OVER, value=value, style="primary")])
     if request.status == RequestStatus.CLAIMED.value and mine:
+        cover = [] if state.cover is not None else [
+            ButtonElement(text=plain("Ask for cover"), action_id=Action.ASK_COVER, value=value)]
         return ActionsBlock(
             block_id=BlockId.OFFER_ACTIONS,
             elements=[
+                *cover,
                 ButtonElement(
                     text=plain("Release"),
                     action_id=Action.RELEASE,
@@ -112,9 +124,10 @@ def render(request: Request, state: OfferState, tz: str | None) -> tuple[str, li
     return text, as_dicts(blocks)
 
 
-def render_channel_post(request: Request, fallback_tz: str | None, brief: Brief | None = None) -> tuple[str, list[dict]]:
+def render_channel_post(request: Request, fallback_tz: str | None, brief: Brief | None = None,
+                        cover: Cover | None = None) -> tuple[str, list[dict]]:
     """The post in PRESALES_EXPERTS_CHANNEL: every reader sees times in their own zone."""
-    state = OfferState(viewer_user_id=None, brief=brief)
+    state = OfferState(viewer_user_id=None, brief=brief, cover=cover)
     line, open_actions = state_line(request, state)
     blocks: list[Block] = summary_blocks(request, fallback_tz, per_reader=True)
     blocks += brief_blocks(request, state)

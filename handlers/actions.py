@@ -245,8 +245,9 @@ def new_request(d, body, respond):
 def edit_skills(d, body, respond):
     caller = Caller.of(body)
     with d.db.read() as session:
-        current, capacity = directory.own_skills(session, team_id=caller.team_id, user_id=caller.user_id)
-    _open(d, respond, caller, body, forms.skills_modal(skills_text=current, capacity=capacity))
+        entry = directory.own_entry(session, team_id=caller.team_id, user_id=caller.user_id,
+                                    default_hours=d.policy.hours)
+    _open(d, respond, caller, body, forms.own_entry_modal(entry))
 
 
 @after_ack

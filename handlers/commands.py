@@ -221,8 +221,9 @@ def show_directory(cmd: Cmd) -> None:
 
 def skills(cmd: Cmd) -> None:
     with cmd.deps.db.read() as session:
-        current, capacity = directory.own_skills(session, team_id=cmd.caller.team_id, user_id=cmd.caller.user_id)
-    opened = cmd.deps.notifier.open_view(cmd.trigger_id, forms.skills_modal(skills_text=current, capacity=capacity))
+        entry = directory.own_entry(session, team_id=cmd.caller.team_id, user_id=cmd.caller.user_id,
+                                    default_hours=cmd.deps.policy.hours)
+    opened = cmd.deps.notifier.open_view(cmd.trigger_id, forms.own_entry_modal(entry))
     if not opened.ok:
         cmd.say(f"Slack did not open the form ({opened.error}). Please run `/presales skills` again.")
 

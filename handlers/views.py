@@ -13,11 +13,10 @@ from bot.errors import InvalidInput
 from bot.flows import covers as cover_flow
 from bot.flows import lifecycle, offers
 from bot.flows.people import cached_timezone
-from bot.services import briefs, claims, covers, directory, followups, people
+from bot.services import availability, briefs, claims, covers, directory, followups
 from bot.services import requests as requests_service
 from bot.services.claims import Outcome
-from bot.services.fields import whole_number
-from bot.services.skills import existing_skills, format_skill_list, parse_skill_list
+from bot.services.skills import existing_skills
 from bot.slack.blocks import brief as brief_ui
 from bot.slack.blocks import notices, replies, request_modal
 from bot.slack.ids import Field, View
@@ -132,27 +131,22 @@ def submit_cover(ack, body, view, context):
 
 def submit_skills(ack, body, view, context):
     d, caller = deps_of(context), Caller.of(body)
-    values = _values(view)
-    form = FormState(values)
-    capacity_text = form.text(Field.CAPACITY).strip()
-    errors: dict[str, str] = {}
+    form = FormState(_values(view))
     try:
-        skills = parse_skill_list(form.text(Field.EXPERT_SKILLS))
+        entry = directory.read_own_entry(skills_text=form.text(Field.EXPERT_SKILLS),
+                                         capacity_text=form.text(Field.CAPACITY),
+                                         days_text=form.text(Field.WORK_DAYS) or availability.days_label(d.policy.hours.days),
+                                         hours_text=form.text(Field.WORK_HOURS) or availability.hours_text(d.policy.hours))
     except InvalidInput as exc:
-        errors[Field.EXPERT_SKILLS.value] = str(exc)
-    capacity = whole_number(capacity_text, 1, people.MAX_CAPACITY)
-    if capacity is None:
-        errors[Field.CAPACITY.value] = f"A whole number from 1 to {people.MAX_CAPACITY}."
-    if errors:
-        ack(response_action="errors", errors=errors)
+        ack(response_action="errors", errors=exc.fields)
         return
     with d.db.session() as session:
-        directory.set_own_skills(session, team_id=caller.team_id, user_id=caller.user_id, skills=skills,
-                                 max_concurrent=capacity, now=clock.now())
+        directory.set_own_skills(session, team_id=caller.team_id, user_id=caller.user_id, skills=entry.skills,
+                                 max_concurrent=entry.capacity, hours=entry.hours, now=clock.now())
     ack()
-    listed = format_skill_list((n, l.value) for n, l in skills)
-    d.notifier.post(caller.user_id, *replies.text_reply(f"Saved. Your skills: {escape(listed)}; "
-                                                         f"up to {capacity} requests at once."))
+    d.notifier.post(caller.user_id, *replies.text_reply(
+        f"Saved. Your skills: {escape(entry.skills_text)}; up to {entry.capacity} requests at once; "
+        f"working {entry.hours.label()} your time."))
 
 
 def submit_outcome(ack, body, view, context):

@@ -30,7 +30,8 @@ def publish_home(deps: Deps, team_id: str, user_id: str, *, opened: bool = False
     tz = refresh_profiles(deps, [person]).get(person.id) or deps.settings.timezone
     with deps.db.read() as session:
         person = people.get(session, person_id=person.id)
-        data = home.load(session, person=person, admins=deps.settings.admins, now=now)
+        data = home.load(session, person=person, admins=deps.settings.admins, now=now,
+                         default_hours=deps.policy.hours)
     headline = None
     if data.roles.can_manage:
         week = digest.week_of(clock.to_local(now, tz).date(), tz)

@@ -39,6 +39,11 @@ def _hhmm(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+def hours_text(hours: Hours) -> str:
+    """'09:00-18:00', as the skills form shows it back."""
+    return f"{_hhmm(hours.start)}-{_hhmm(hours.end)}"
+
+
 def days_label(days: frozenset[int]) -> str:
     """{1,2,3,4,5} -> 'Mon–Fri'; {1,3,5} -> 'Mon, Wed, Fri'."""
     ordered = sorted(days)

@@ -13,9 +13,11 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot import clock
 from bot.errors import InvalidInput, NotAllowed, NotFound, quote
+from bot.services import availability
+from bot.services.fields import Field, whole_number
 from bot.services.matching import load_subquery
 from bot.services.people import MAX_CAPACITY, ensure_person, get_person
-from bot.services.skills import format_skill_list, normalize_skill, skill_ids
+from bot.services.skills import format_skill_list, normalize_skill, parse_skill_list, skill_ids
 from models import ExpertSkill, Person, Skill, SkillLevel
 
 
@@ -50,14 +52,57 @@ def directory(session: Session, *, team_id: str, skill: str | None, now: datetim
     return out
 
 
-def own_skills(session: Session, *, team_id: str, user_id: str) -> tuple[str, int]:
+@dataclass(frozen=True)
+class OwnEntry:
+    """An expert's own entry as the skills form shows and returns it."""
+
+    skills: list[tuple[str, SkillLevel]]
+    capacity: int
+    hours: availability.Hours
+
+    @property
+    def skills_text(self) -> str:
+        return format_skill_list((name, level.value if isinstance(level, SkillLevel) else level)
+                                 for name, level in self.skills)
+
+
+def own_entry(session: Session, *, team_id: str, user_id: str, default_hours: availability.Hours) -> OwnEntry:
     """The skills form's current values for an expert editing their own entry; NotAllowed for
     anyone who is not an active expert (the form is theirs only)."""
     person = get_person(session, team_id=team_id, user_id=user_id)
     if person is None or not person.is_expert:
         raise NotAllowed("Only experts in the directory edit their skills. "
                          "Ask a manager to add you: `/presales expert add @you kubernetes, security`.")
-    return format_skill_list((es.skill.name, es.level) for es in person.skills), person.max_concurrent
+    return OwnEntry(skills=[(es.skill.name, es.level) for es in person.skills], capacity=person.max_concurrent,
+                    hours=availability.hours_of(person, default_hours))
+
+
+def read_own_entry(*, skills_text: str, capacity_text: str, days_text: str, hours_text: str) -> OwnEntry:
+    """The skills form as typed -> an entry, or InvalidInput with a message per field."""
+    errors: dict[str, str] = {}
+    skills: list = []
+    hours: tuple[int, int] | None = None
+    days: frozenset[int] = frozenset()
+    for field_, read in ((Field.EXPERT_SKILLS, lambda: parse_skill_list(skills_text)),
+                         (Field.WORK_DAYS, lambda: availability.parse_days(days_text)),
+                         (Field.WORK_HOURS, lambda: availability.parse_hours(hours_text))):
+        try:
+            value = read()
+        except InvalidInput as exc:
+            errors[field_.value] = str(exc)
+            continue
+        if field_ == Field.EXPERT_SKILLS:
+            skills = value
+        elif field_ == Field.WORK_DAYS:
+            days = value
+        else:
+            hours = value
+    capacity = whole_number(capacity_text.strip(), 1, MAX_CAPACITY)
+    if capacity is None:
+        errors[Field.CAPACITY.value] = f"A whole number from 1 to {MAX_CAPACITY}."
+    if errors:
+        raise InvalidInput(fields=errors)
+    return OwnEntry(skills=skills, capacity=capacity, hours=availability.Hours(days=days, start=hours[0], end=hours[1]))
 
 
 def set_expert(
@@ -110,11 +155,16 @@ def remove_expert(session: Session, *, team_id: str, user_id: str, now: datetime
 
 
 def set_own_skills(session: Session, *, team_id: str, user_id: str, skills: Sequence[tuple[str, SkillLevel]],
-                   max_concurrent: int, now: datetime) -> Person:
-    """An expert edits their own skills and capacity. Joining the directory is a manager's call
-    (`/presales expert add`), so nobody makes themselves an expert."""
+                   max_concurrent: int, now: datetime, hours: availability.Hours | None = None) -> Person:
+    """An expert edits their own skills, capacity and working days and hours. Joining the
+    directory is a manager's call (`/presales expert add`), so nobody makes themselves an expert."""
     person = get_person(session, team_id=team_id, user_id=user_id)
     if person is None or not person.is_expert:
         raise NotAllowed("Only experts in the directory edit their skills. "
                          "Ask a manager to add you: `/presales expert add @you kubernetes, security`.")
-    return set_expert(session, team_id=team_id, user_id=user_id, skills=skills, max_concurrent=max_concurrent, now=now)
+    person = set_expert(session, team_id=team_id, user_id=user_id, skills=skills, max_concurrent=max_concurrent,
+                        now=now)
+    if hours is not None:
+        person.work_days = availability.days_code(hours.days)
+        person.work_start, person.work_end = hours.start, hours.end
+    return person

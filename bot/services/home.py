@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from bot.services import people
+from bot.services import availability, people
 from bot.services import matching
 from bot.services.stats import ResponseFigures, response_figures
 from models import Brief, DueNotice, FollowUp, NoticeKind, NoticeState, Offer, Person, Request, RequestStatus
@@ -48,6 +48,7 @@ class HomeData:
     skills: list[tuple[str, str]]
     load: int
     now: datetime
+    hours: availability.Hours | None = None  # the expert's working days and hours
 
 
 def _listing(session: Session, stmt, limit: int) -> Listing:
@@ -68,7 +69,8 @@ def _rows(session: Session, requests: list[Request], *, person_id: int | None = 
     return [RequestRow(r, r.id in with_brief, r.id in due) for r in requests]
 
 
-def load(session: Session, *, person: Person, admins: frozenset[str], now: datetime, limit: int = 8) -> HomeData:
+def load(session: Session, *, person: Person, admins: frozenset[str], now: datetime, limit: int = 8,
+         default_hours: availability.Hours | None = None) -> HomeData:
     roles = people.roles_of(session, team_id=person.team_id, user_id=person.slack_user_id, admins=admins)
     when = func.coalesce(Request.meeting_at, Request.needed_by)
     offers = meetings = at_risk = Listing()
@@ -109,6 +111,7 @@ def load(session: Session, *, person: Person, admins: frozenset[str], now: datet
         skills=sorted((es.skill.name, es.level) for es in person.skills),
         load=matching.load_of(session, person_id=person.id, now=now) if person.is_expert else 0,
         now=now,
+        hours=availability.hours_of(person, default_hours) if person.is_expert and default_hours else None,
     )
 
 

@@ -238,3 +238,30 @@ def test_booking_the_next_meeting_asks_the_same_expert_first(h):
     h.tick()
     assert asked(h, booked.id) == {BERLIN}
     assert "Request #" in " ".join(m["text"] for m in h.slack.dm_messages(AE))
+
+
+def test_an_expert_sets_their_own_working_days_and_hours(h):
+    team(h)
+    h.command(BERLIN, "skills")
+    form = h.slack.opened_views[-1]
+    by_block = {b.get("block_id"): b for b in form["blocks"]}
+    assert by_block["work_days"]["element"]["initial_value"] == "Mon–Fri"
+    assert by_block["work_hours"]["element"]["initial_value"] == "09:00-18:00"
+
+    def submit(days, hours):
+        return h.driver.submit_view(BERLIN, View.SKILLS, {
+            Field.EXPERT_SKILLS: {"value": signing.plain_text_input("kubernetes:expert")},
+            Field.CAPACITY: {"value": {"type": "number_input", "value": "3"}},
+            Field.WORK_DAYS: {"value": signing.plain_text_input(days)},
+            Field.WORK_HOURS: {"value": signing.plain_text_input(hours)}})
+
+    bad = submit("Funday", "18-9")
+    assert bad.json["response_action"] == "errors" and set(bad.json["errors"]) == {"work_days", "work_hours"}
+    assert submit("Tue-Sat", "07:00-15:30").status == 200
+    h.drain()
+    h.submit_request(AE, meeting_at=THU)  # Monday 16:00 in Berlin: not one of their days
+    request = h.last_request()
+    assert BERLIN not in asked(h, request.id)
+    h.at(datetime(2026, 11, 24, 6, 0, tzinfo=UTC))  # Tuesday 07:00 in Berlin
+    h.tick()
+    assert BERLIN in asked(h, request.id)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from slack_sdk.models.blocks import ContextBlock, InputBlock, NumberInputElement, PlainTextInputElement, SectionBlock
 from slack_sdk.models.views import View
 
+from bot.services.availability import days_label, hours_text
+from bot.services.directory import OwnEntry
 from bot.services.people import MAX_CAPACITY
 from bot.slack.blocks.common import md, plain
 from bot.slack.ids import Field, View as ViewId
@@ -53,7 +55,13 @@ def cover_modal(request_id: int, *, private_metadata: str) -> View:
     )
 
 
-def skills_modal(*, skills_text: str, capacity: int) -> View:
+def own_entry_modal(entry: OwnEntry) -> View:
+    """The expert's own entry: skills, capacity, working days and hours."""
+    return skills_modal(skills_text=entry.skills_text, capacity=entry.capacity,
+                        days=days_label(entry.hours.days), hours=hours_text(entry.hours))
+
+
+def skills_modal(*, skills_text: str, capacity: int, days: str, hours: str) -> View:
     return View(
         type="modal",
         callback_id=ViewId.SKILLS,
@@ -75,6 +83,21 @@ def skills_modal(*, skills_text: str, capacity: int) -> View:
                 element=NumberInputElement(action_id="value", is_decimal_allowed=False, min_value=1,
                                            max_value=MAX_CAPACITY, initial_value=str(capacity)),
             ),
-            ContextBlock(elements=[md("Use `/presales away until Dec 3` when you are out.")]),
+            InputBlock(
+                block_id=Field.WORK_DAYS,
+                label=plain("Working days"),
+                hint=plain("Normal requests reach you on these days; urgent ones whenever you are not out of office."),
+                element=PlainTextInputElement(action_id="value", max_length=60, initial_value=days,
+                                              placeholder=plain("Mon-Fri")),
+            ),
+            InputBlock(
+                block_id=Field.WORK_HOURS,
+                label=plain("Working hours (your Slack timezone)"),
+                hint=plain("Your response times count only these hours."),
+                element=PlainTextInputElement(action_id="value", max_length=20, initial_value=hours,
+                                              placeholder=plain("09:00-18:00")),
+            ),
+            ContextBlock(elements=[md("Use `/presales away until Dec 3` when you are out. A Slack status such as "
+                                      ":palm_tree: Vacationing, and Do Not Disturb, are respected too.")]),
         ],
     )

@@ -65,9 +65,11 @@ def expert_blocks(data: HomeData, tz: str | None) -> list[Block]:
     blocks += _more(data.meetings, "meetings")
     skills = ", ".join(f"{escape_clip(n, 40)} ({lvl})" for n, lvl in data.skills) or "none yet"
     away = (f"away until {format_when(p.away_until, tz)}" if p.away_until and data.person.is_away_at(data.now)
-            else "available")
+            else "out of office (your Slack status)" if p.is_out_of_office_at(data.now)
+            else "on Do Not Disturb" if p.in_dnd_at(data.now) else "available")
+    working = f"\n*Working*: {data.hours.label()} your time (normal requests reach you then)" if data.hours else ""
     blocks.append(SectionBlock(
-        text=md(f"*Skills*: {skills}\n*Load*: {data.load}/{p.max_concurrent} · {away}"),
+        text=md(f"*Skills*: {skills}\n*Load*: {data.load}/{p.max_concurrent} · {away}{working}"),
         accessory=_button("Edit skills", Action.EDIT_SKILLS),
     ))
     if data.figures is not None:

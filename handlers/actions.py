@@ -45,6 +45,7 @@ def register(app: App) -> None:
     app.action(Action.SEND_URGENT.value)(send_urgent)
     app.action(Action.ASK_COVER.value)(ask_cover)
     app.action(Action.TAKE_OVER.value)(take_over)
+    app.action(Action.WIDEN_NOW.value)(widen_now)
     app.action(Action.LINK.value)(lambda ack: ack())
 
 
@@ -151,6 +152,23 @@ def send_urgent(d, body, respond):
     d.work.submit(offers.broadcast, d, request.id)
     answer(d, respond, caller, replies.text_reply(f"Request #{request.id} is urgent now: every matching expert who "
                                                   "is not out of office is being asked."))
+
+
+@after_ack
+def widen_now(d, body, respond):
+    """From the escalation: ask every available expert with a related skill now."""
+    caller = Caller.of(body)
+    request_id = parse_request_value(_value(body))
+    with d.db.session() as session:
+        request = requests_service.check_owner_or_manager(session, request_id=request_id, team_id=caller.team_id,
+                                                          actor_user_id=caller.user_id, policy=d.policy,
+                                                          now=clock.now(), what="widen")
+    if not request.is_open:
+        answer(d, respond, caller, replies.text_reply(f"Request #{request.id} is {request.status}; nothing to widen."))
+        return
+    d.work.submit(offers.broadcast, d, request.id, widen=True)
+    answer(d, respond, caller, replies.text_reply(f"Asking every available expert with a related skill for "
+                                                  f"request #{request.id} now."))
 
 
 @after_ack(opens_modal=True)

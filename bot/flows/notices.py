@@ -239,7 +239,7 @@ def send_reping(deps: Deps, notice: DueNotice) -> Sent:
     if not waiting:
         return "nobody left to re-ping"
     return _post_each(deps, notice, {
-        f"o{o.id}": (lambda o=o: deps.notifier.post(o.channel_id, notice_ui.reping(request, tz=deps.tz(o.expert)),
+        f"o{o.id}": (lambda o=o: deps.notifier.post(o.channel_id, *notice_ui.reping(request, tz=deps.tz(o.expert)),
                                                     thread_ts=o.ts, reply_broadcast=True))
         for o in waiting})
 

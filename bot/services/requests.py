@@ -361,6 +361,14 @@ def record_experts_post(session: Session, *, request_id: int, channel: str, ts: 
 LIVE = (RequestStatus.HELD.value, RequestStatus.OPEN.value, RequestStatus.CLAIMED.value)
 
 
+def check_owner_or_manager(session: Session, *, request_id: int, team_id: str, actor_user_id: str,
+                           policy: due.Policy, now: datetime, what: str) -> Request:
+    """The request, if this person asked for it or manages (else NotAllowed naming ``what``)."""
+    request = get(session, request_id=request_id, team_id=team_id)
+    _owner_or_manager(session, request=request, actor_user_id=actor_user_id, policy=policy, now=now, what=what)
+    return request
+
+
 def _owner_or_manager(session: Session, *, request: Request, actor_user_id: str, policy: due.Policy, now: datetime,
                       what: str) -> Person:
     return people.require_owner_or_manager(

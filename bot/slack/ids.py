@@ -26,6 +26,7 @@ class Action(StrEnum):
     SEND_URGENT = "request_send_urgent"
     ASK_COVER = "offer_ask_cover"
     TAKE_OVER = "offer_take_over"
+    WIDEN_NOW = "request_widen_now"
 
 
 class View(StrEnum):
@@ -44,3 +45,4 @@ class Block(StrEnum):
 
     OFFER_ACTIONS = "offer_actions"
     STATUS_ACTIONS = "status_actions"
+    ESCALATION_ACTIONS = "escalation_actions"

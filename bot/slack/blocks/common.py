@@ -7,7 +7,7 @@ from datetime import datetime
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, PlainTextObject
 
 from bot.slack.text import escape, format_when
-from models import KIND_LABELS, Request, RequestKind, RequestStatus
+from models import KIND_LABELS, Request, RequestKind, RequestStatus, Urgency
 
 MESSAGE_BLOCKS_MAX = 50
 VIEW_BLOCKS_MAX = 100
@@ -71,3 +71,8 @@ def as_dicts(blocks: list[Block]) -> list[dict]:
     if len(blocks) > MESSAGE_BLOCKS_MAX:
         raise ValueError(f"{len(blocks)} blocks exceed Slack's {MESSAGE_BLOCKS_MAX} per message")
     return [b.to_dict() for b in blocks]
+
+
+def urgency_label(request: Request) -> str:
+    """What people read for the urgency: a label, not the stored value."""
+    return "🚨 Urgent" if request.urgency == Urgency.URGENT.value else "Normal"

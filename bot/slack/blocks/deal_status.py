@@ -9,7 +9,17 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ConfirmO
 
 from bot import clock
 from bot.slack.blocks import brief as brief_ui
-from bot.slack.blocks.common import as_dicts, context, kind_label, md, plain, skills_text, slack_date, when_text
+from bot.slack.blocks.common import (
+    as_dicts,
+    context,
+    kind_label,
+    md,
+    plain,
+    skills_text,
+    slack_date,
+    urgency_label,
+    when_text,
+)
 from bot.slack.ids import Action, Block as BlockId
 from bot.slack.payloads import request_value
 from bot.slack.text import escape, escape_clip, mention
@@ -104,7 +114,7 @@ def render(request: Request, progress: Progress, requester_tz: str | None) -> tu
                 md(when_text(request, requester_tz, per_reader=True)),
                 md(f"*Skills*\n{skills_text(request)}"),
                 md(f"*Requested by*\n{mention(request.requester.slack_user_id)}"),
-                md(f"*Urgency*\n{escape(request.urgency)}"),
+                md(f"*Urgency*\n{urgency_label(request)}"),
             ]
         ),
     ]

@@ -9,6 +9,7 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
+    ConfirmObject,
     DatePickerElement,
     DateTimePickerElement,
     InputBlock,
@@ -22,7 +23,7 @@ from slack_sdk.models.views import View
 
 from bot.slack.blocks import brief as brief_ui
 from bot.slack.blocks.common import as_dicts, context, kind_label, md, plain
-from bot.slack.ids import Action, Field, View as ViewId
+from bot.slack.ids import Action, Block as BlockId, Field, View as ViewId
 from bot.slack.payloads import FormState, request_value
 from bot.slack.text import channel_link, escape_clip, format_when, mention
 from models import Brief, Request
@@ -51,9 +52,15 @@ def brief_overdue(request: Request, *, due: datetime | None, tz: str | None) -> 
     return text, as_dicts([SectionBlock(text=md(text))])
 
 
-def reping(request: Request, *, tz: str | None) -> str:
-    return (f"⏰ Still nobody on {_title(request)} — {format_when(request.when, tz)}. "
-            "Can you take it? Claim it in the message above.")
+def reping(request: Request, *, tz: str | None) -> Message:
+    """In the thread of a waiting expert's DM (broadcast to the DM): still nobody, with Claim."""
+    text = f"⏰ Still nobody on {_title(request)} — {format_when(request.when, tz)}. Can you take it?"
+    return text, as_dicts([
+        SectionBlock(text=md(text)),
+        ActionsBlock(block_id=BlockId.OFFER_ACTIONS, elements=[
+            ButtonElement(text=plain("Claim"), action_id=Action.CLAIM, value=request_value(request.id), style="primary"),
+        ]),
+    ])
 
 
 def widen(request: Request) -> str:
@@ -62,10 +69,22 @@ def widen(request: Request) -> str:
 
 
 def escalate(request: Request, *, notified: int, declined: int, tz: str | None) -> Message:
+    """To the managers and the AE: still unclaimed, and what they can do about it right here."""
     text = (f"🚨 {_title(request)} from {mention(request.requester.slack_user_id)} is still unclaimed after "
             f"re-pinging {notified} expert(s) ({declined} declined). Time: {format_when(request.when, tz)}. "
             f"Deal channel: {channel_link(request.channel_id)}. Can someone step in or find cover?")
-    return text, as_dicts([SectionBlock(text=md(text))])
+    value = request_value(request.id)
+    buttons = [] if request.urgency == "urgent" else [
+        ButtonElement(text=plain("Send as urgent"), action_id=Action.SEND_URGENT, value=value, style="primary")]
+    buttons += [
+        ButtonElement(text=plain("Widen now"), action_id=Action.WIDEN_NOW, value=value),
+        ButtonElement(text=plain("Cancel request"), action_id=Action.CANCEL, value=value, style="danger",
+                      confirm=ConfirmObject(title=plain("Cancel this request?"),
+                                            text=md("Every expert who was asked is told it is off."),
+                                            confirm=plain("Cancel it"), deny=plain("Keep it"))),
+    ]
+    return text, as_dicts([SectionBlock(text=md(text)), ActionsBlock(block_id=BlockId.ESCALATION_ACTIONS,
+                                                                    elements=buttons)])
 
 
 def reopened(request: Request, released_by: str) -> str:

@@ -154,6 +154,7 @@ class Stack:
             # same fan-out whenever it runs (routing by availability is tests/flows/test_availability.py)
             "PRESALES_WORKING_DAYS": "Mon-Sun",
             "PRESALES_WORKING_HOURS": "00:00-24:00",
+            "PRESALES_MEETING_BUFFER": "off",  # every seeded meeting is at about the same time
             "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
             "PYTHONUNBUFFERED": "1",
         })

@@ -132,7 +132,7 @@ class Settings:
     # a Slack status reads as out of office when its emoji is one of these or its text has one of the words
     ooo_emoji: frozenset[str] = DEFAULT_OOO_EMOJI
     ooo_words: tuple[str, ...] = DEFAULT_OOO_WORDS
-    meeting_buffer: timedelta = timedelta(minutes=30)  # around a claimed meeting: no overlapping offer
+    meeting_buffer: timedelta | None = timedelta(minutes=30)  # around a claimed meeting: no overlap; None: off
     availability_refresh: timedelta = timedelta(minutes=30)  # backstop re-read of status and DND
     ask_first_for: timedelta = timedelta(hours=2)  # the ask-first expert's own working time, then everyone
     lease: timedelta = timedelta(minutes=5)
@@ -386,7 +386,8 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: str | os.PathL
         working_days=_days(merged, "PRESALES_WORKING_DAYS", frozenset({1, 2, 3, 4, 5})),
         ooo_emoji=_emoji(merged, "PRESALES_OOO_EMOJI", DEFAULT_OOO_EMOJI),
         ooo_words=_words(merged, "PRESALES_OOO_WORDS", DEFAULT_OOO_WORDS),
-        meeting_buffer=_duration(merged, "PRESALES_MEETING_BUFFER", timedelta(minutes=30), allow_zero=True),
+        meeting_buffer=None if (merged.get("PRESALES_MEETING_BUFFER") or "").strip().lower() == "off" else
+        _duration(merged, "PRESALES_MEETING_BUFFER", timedelta(minutes=30), allow_zero=True),
         availability_refresh=_duration(merged, "PRESALES_AVAILABILITY_REFRESH", timedelta(minutes=30)),
         ask_first_for=_duration(merged, "PRESALES_ASK_FIRST_FOR", timedelta(hours=2)),
         lease=_duration(merged, "PRESALES_LEASE", timedelta(minutes=5)),

@@ -47,7 +47,7 @@ class Policy:
     default_tz: str = "UTC"
     ooo_emoji: frozenset[str] = frozenset()
     ooo_words: tuple[str, ...] = ()
-    meeting_buffer: timedelta = timedelta(minutes=30)
+    meeting_buffer: timedelta | None = timedelta(minutes=30)  # None: overlapping claims do not exclude
     ask_first_for: timedelta = timedelta(hours=2)
     working_days: frozenset[int] = frozenset({1, 2, 3, 4, 5})
 

@@ -109,12 +109,12 @@ def match_experts(
     limit: int | None = None,
     exclude_person_ids: Iterable[int] = (),
     skill_ids: Sequence[int] | None = None,
-    buffer: timedelta = timedelta(minutes=30),
+    buffer: timedelta | None = timedelta(minutes=30),
     only_person_ids: Sequence[int] | None = None,
 ) -> list[Match]:
     """Experts for ``request``: at least one requested skill, active, not away at the request's
     time, not out of office through it, not in a claimed meeting that overlaps it (with
-    ``buffer``), below capacity; ranked by skills matched (and their levels), then load, then
+    ``buffer`` around it; None: overlaps do not count), below capacity; ranked by skills matched (and their levels), then load, then
     recent response speed. The requester is never matched. Who is there *now* is
     ``route()``'s question."""
     skill_ids = list(skill_ids) if skill_ids is not None else [s.id for s in request.skills]
@@ -138,7 +138,7 @@ def match_experts(
         .order_by(matched.c.matched.desc(), matched.c.weight.desc(), load_col.asc(),
                   speed.c.speed.is_(None), speed.c.speed.asc(), Person.id.asc())
     )
-    if request.meeting_at is not None:  # (a claimed request's own meeting never excludes anyone)
+    if request.meeting_at is not None and buffer is not None:  # (a request's own claim never excludes anyone)
         stmt = stmt.where(Person.id.not_in(_in_a_claimed_meeting(request, buffer)))
     if only_person_ids is not None:
         stmt = stmt.where(Person.id.in_(list(only_person_ids)))

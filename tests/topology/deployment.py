@@ -359,6 +359,10 @@ class Deployment:
             # same fan-out whenever it runs (routing by availability is tests/flows/test_availability.py)
             "PRESALES_WORKING_DAYS": "Mon-Sun",
             "PRESALES_WORKING_HOURS": "00:00-24:00",
+            # every request's meeting is at about the same time and every expert claims some: with
+            # overlaps counted, each expert would drop out of the others; the run checks that every
+            # expert gets every DM once, so overlapping claims do not exclude here
+            "PRESALES_MEETING_BUFFER": "off",
             "LOG_LEVEL": cfg.log_level,
             "PYTHONUNBUFFERED": "1",
         })

@@ -16,7 +16,7 @@ from bot.services.claims import Outcome
 from bot.services.prefill import Prefill
 from bot.slack.blocks import brief as brief_ui
 from bot.slack.blocks import forms, notices, replies, request_modal
-from bot.slack.ids import Action
+from bot.slack.ids import Action, Field
 from bot.slack.payloads import (
     Caller,
     action_ts,
@@ -46,6 +46,7 @@ def register(app: App) -> None:
     app.action(Action.ASK_COVER.value)(ask_cover)
     app.action(Action.TAKE_OVER.value)(take_over)
     app.action(Action.WIDEN_NOW.value)(widen_now)
+    app.action({"block_id": Field.KIND.value, "action_id": "value"})(kind_changed)
     app.action(Action.LINK.value)(lambda ack: ack())
 
 
@@ -256,7 +257,22 @@ def new_request(d, body, respond):
     caller = Caller.of(body)
     tz = cached_timezone(d, caller.team_id, caller.user_id)
     _open(d, respond, caller, body, request_modal.build(Prefill(), private_metadata=request_modal_metadata(None),
-                                                        tz_label=tz))
+                                                        tz_label=tz, brief_kinds=d.policy.brief_required_for))
+
+
+@after_ack(opens_modal=True)
+def kind_changed(d, body, respond):
+    """The request form's type changed: show what that type needs (a meeting or a needed-by time;
+    the brief only for types that need one). Slack keeps what was typed in the fields that stay."""
+    caller = Caller.of(body)
+    view = body.get("view") or {}
+    kind = request_modal.selected_kind(body)
+    if not view.get("id") or kind is None:
+        return
+    tz = cached_timezone(d, caller.team_id, caller.user_id)
+    new = request_modal.build(Prefill(kind=kind), private_metadata=view.get("private_metadata") or "", tz_label=tz,
+                              brief_kinds=d.policy.brief_required_for)
+    d.notifier.update_view(view["id"], new, hash_=view.get("hash"))
 
 
 @after_ack(opens_modal=True)

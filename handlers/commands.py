@@ -114,7 +114,8 @@ def open_request_form(cmd: Cmd, text: str) -> None:
     elif text and not (prefill.kind or prefill.skills or prefill.account or prefill.when):
         cmd.reply(replies.help_reply(stats_days=d.settings.stats_period.days, unknown=text.split()[0]))
         return
-    view = request_modal.build(prefill, private_metadata=request_modal_metadata(caller.channel_id), tz_label=tz)
+    view = request_modal.build(prefill, private_metadata=request_modal_metadata(caller.channel_id), tz_label=tz,
+                               brief_kinds=d.settings.brief_required_for)
     opened = d.notifier.open_view(cmd.trigger_id, view)
     if not opened.ok:
         cmd.say(f"Slack did not open the form ({opened.error}). Please run `/presales` again.")

@@ -214,6 +214,13 @@ class Notifier:
     def open_view(self, trigger_id: str, view: View | dict) -> Posted:
         return self._call("views.open", self.client.views_open, trigger_id=trigger_id, view=view)
 
+    def update_view(self, view_id: str, view: View | dict, *, hash_: str | None = None) -> Posted:
+        """views.update of an open modal (``hash_``: refused if the view changed meanwhile)."""
+        kwargs = {"view_id": view_id, "view": view}
+        if hash_:
+            kwargs["hash"] = hash_
+        return self._call("views.update", self.client.views_update, urgent=True, **kwargs)
+
     def publish_home(self, user_id: str, view: View, *, urgent: bool = False) -> Posted:
         """``urgent``: the person just opened their Home; refreshes after a change are paced."""
         return self._call("views.publish", self.client.views_publish, urgent=urgent, user_id=user_id, view=view)

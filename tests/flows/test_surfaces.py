@@ -68,3 +68,21 @@ def test_widen_now_from_the_escalation(make_harness):
     assert h.offer(request.id, "U0REL").ts
     assert Action.CLAIM in json.dumps(h.slack.message(h.offer(request.id, "U0REL").channel_id,
                                                       h.offer(request.id, "U0REL").ts))
+
+
+def test_the_request_form_shows_what_the_chosen_type_needs(h):
+    h.person(AE)
+    h.expert("U0EXP1")
+    h.open_form(AE)
+    opened = h.slack.opened_views[-1]
+    ids = {b.get("block_id") for b in opened["blocks"]}
+    assert {"meeting_at", "duration", "brief_problem"} <= ids and "needed_by" not in ids
+    reply = h.driver.action(AE, "value", None, block_id="kind", view=opened["id"],
+                            selected_option={"text": {"type": "plain_text", "text": "Ad-hoc question"},
+                                             "value": "question"})
+    assert reply.status == 200
+    h.drain()
+    updated = h.slack.view(opened["id"])
+    ids = {b.get("block_id") for b in updated["blocks"]}
+    assert "needed_by" in ids and not ({"meeting_at", "duration", "brief_problem"} & ids)
+    assert updated["private_metadata"] == opened["private_metadata"]  # the deal channel is kept

@@ -38,11 +38,26 @@ def _duration_label(minutes: int) -> str:
     return f"{minutes} min" if minutes < 60 else (f"{minutes // 60} h" if minutes % 60 == 0 else f"{minutes / 60:g} h")
 
 
-def build(prefill: Prefill, *, private_metadata: str, tz_label: str | None) -> dict:
-    """The request modal, pre-filled. The blank form is built once with slack_sdk's models (and
-    validated by them); each call copies it and fills in the pre-fill. Building all ~100 model
-    objects per /presales cost ~8 ms of CPU, on the path where every millisecond delays acks."""
-    view = copy.deepcopy(_blank())
+BRIEF_KINDS = frozenset({RequestKind.DEMO.value, RequestKind.DISCOVERY.value, RequestKind.POC.value})
+
+
+def layout(kind: str | None, brief_kinds: frozenset[str]) -> tuple[bool, bool]:
+    """(meeting fields or a needed-by time, the brief) for a request type; before a type is
+    chosen: a meeting, and the brief when any meeting type needs one."""
+    if kind is None:
+        return True, bool(brief_kinds & BRIEF_KINDS)
+    return RequestKind(kind).has_meeting, kind in brief_kinds
+
+
+def build(prefill: Prefill, *, private_metadata: str, tz_label: str | None,
+          brief_kinds: frozenset[str] = BRIEF_KINDS) -> dict:
+    """The request modal, pre-filled, showing only what the type needs (the view is updated when
+    the type changes: handlers/actions.kind_changed). Each layout's blank form is built once with
+    slack_sdk's models (and validated by them); each call copies it and fills in the pre-fill.
+    Building all ~100 model objects per /presales cost ~8 ms of CPU, on the path where every
+    millisecond delays acks."""
+    meeting, with_brief = layout(prefill.kind, brief_kinds)
+    view = copy.deepcopy(_blank(meeting, with_brief))
     view["private_metadata"] = private_metadata
     by_id = {b.get("block_id"): b for b in view["blocks"]}
 
@@ -57,8 +72,7 @@ def build(prefill: Prefill, *, private_metadata: str, tz_label: str | None) -> d
     if prefill.account:
         element(Field.ACCOUNT)["initial_value"] = prefill.account
     if prefill.when:
-        meeting_kind = prefill.kind is None or RequestKind(prefill.kind).has_meeting
-        element(Field.MEETING_AT if meeting_kind else Field.NEEDED_BY)["initial_date_time"] = int(prefill.when.timestamp())
+        element(Field.MEETING_AT if meeting else Field.NEEDED_BY)["initial_date_time"] = int(prefill.when.timestamp())
     if prefill.urgency == Urgency.URGENT.value:
         element(Field.URGENCY)["initial_option"] = element(Field.URGENCY)["options"][1]
     if prefill.leftover:
@@ -69,24 +83,28 @@ def build(prefill: Prefill, *, private_metadata: str, tz_label: str | None) -> d
     return view
 
 
-@lru_cache(maxsize=1)
-def _blank() -> dict:
-    return build_view(Prefill(), private_metadata="", tz_label=None).to_dict()
+@lru_cache(maxsize=4)
+def _blank(meeting: bool, with_brief: bool) -> dict:
+    kind = None if meeting and with_brief else (RequestKind.DEMO.value if meeting else RequestKind.RFP.value)
+    return build_view(Prefill(kind=kind), private_metadata="", tz_label=None,
+                      brief_kinds=BRIEF_KINDS if with_brief else frozenset(), blank=True).to_dict()
 
 
-def build_view(prefill: Prefill, *, private_metadata: str, tz_label: str | None) -> View:
-    """The request modal from slack_sdk's models (build() is the fast path to the same dict)."""
+def build_view(prefill: Prefill, *, private_metadata: str, tz_label: str | None,
+               brief_kinds: frozenset[str] = BRIEF_KINDS, blank: bool = False) -> View:
+    """The request modal from slack_sdk's models (build() is the fast path to the same dict).
+    ``blank``: the layout of ``prefill.kind`` with no type chosen yet."""
+    meeting, with_brief = layout(prefill.kind, brief_kinds)
     kinds = [Option(text=plain(label), value=kind.value) for kind, label in KIND_LABELS.items()]
-    kind_initial = next((o for o in kinds if o.value == prefill.kind), None)
-    durations = [Option(text=plain(_duration_label(m)), value=str(m)) for m in DURATIONS]
+    kind_initial = None if blank else next((o for o in kinds if o.value == prefill.kind), None)
     urgencies = [Option(text=plain("Normal"), value=Urgency.NORMAL.value),
                  Option(text=plain("🚨 Urgent"), value=Urgency.URGENT.value)]
     when_ts = int(prefill.when.timestamp()) if prefill.when else None
-    meeting_kind = prefill.kind is None or RequestKind(prefill.kind).has_meeting
     blocks = [
         InputBlock(
             block_id=Field.KIND,
             label=plain("What do you need?"),
+            dispatch_action=True,  # the form shows what the chosen type needs
             element=StaticSelectElement(action_id="value", options=kinds, initial_option=kind_initial,
                                         placeholder=plain("Demo, discovery, POC, RFP, question")),
         ),
@@ -108,27 +126,7 @@ def build_view(prefill: Prefill, *, private_metadata: str, tz_label: str | None)
             element=PlainTextInputElement(action_id="value", max_length=200, initial_value=prefill.account or None,
                                           placeholder=plain("Acme Corp — platform renewal")),
         ),
-        InputBlock(
-            block_id=Field.MEETING_AT,
-            label=plain("Meeting start"),
-            optional=True,
-            hint=plain("For demos, discovery and POC help. Shown in your timezone."),
-            element=DateTimePickerElement(action_id="value", initial_date_time=when_ts if meeting_kind else None),
-        ),
-        InputBlock(
-            block_id=Field.DURATION,
-            label=plain("Duration"),
-            optional=True,
-            element=StaticSelectElement(action_id="value", options=durations,
-                                        initial_option=next(o for o in durations if o.value == str(DEFAULT_DURATION))),
-        ),
-        InputBlock(
-            block_id=Field.NEEDED_BY,
-            label=plain("Needed by"),
-            optional=True,
-            hint=plain("For RFPs, questionnaires and questions without a meeting."),
-            element=DateTimePickerElement(action_id="value", initial_date_time=None if meeting_kind else when_ts),
-        ),
+        *(_time_inputs(when_ts) if meeting else _deadline_inputs(when_ts)),
         InputBlock(
             block_id=Field.URGENCY,
             label=plain("Urgency"),
@@ -161,11 +159,12 @@ def build_view(prefill: Prefill, *, private_metadata: str, tz_label: str | None)
     ]
     if tz_label:
         blocks.append(ContextBlock(elements=[md(f"Your Slack timezone: {tz_label}. Experts see times in theirs.")]))
-    blocks.append(DividerBlock())
-    blocks.append(SectionBlock(text=md(
-        "*Prep brief* — required before demos, deep-dives and POCs reach the experts. "
-        "Fill it in now, or later with the *Add brief* button.")))
-    blocks += brief_ui.inputs(None, optional=True)
+    if with_brief:
+        blocks.append(DividerBlock())
+        blocks.append(SectionBlock(text=md(
+            "*Prep brief* — required before demos, deep-dives and POCs reach the experts. "
+            "Fill it in now, or later with the *Add brief* button.")))
+        blocks += brief_ui.inputs(None, optional=True)
     return View(
         type="modal",
         callback_id=ViewId.REQUEST,
@@ -175,6 +174,45 @@ def build_view(prefill: Prefill, *, private_metadata: str, tz_label: str | None)
         private_metadata=private_metadata,
         blocks=blocks,
     )
+
+
+def _time_inputs(when_ts: int | None) -> list[InputBlock]:
+    durations = [Option(text=plain(_duration_label(m)), value=str(m)) for m in DURATIONS]
+    return [
+        InputBlock(
+            block_id=Field.MEETING_AT,
+            label=plain("Meeting start"),
+            hint=plain("Shown in your timezone; experts see it in theirs."),
+            element=DateTimePickerElement(action_id="value", initial_date_time=when_ts),
+        ),
+        InputBlock(
+            block_id=Field.DURATION,
+            label=plain("Duration"),
+            optional=True,
+            element=StaticSelectElement(action_id="value", options=durations,
+                                        initial_option=next(o for o in durations if o.value == str(DEFAULT_DURATION))),
+        ),
+    ]
+
+
+def _deadline_inputs(when_ts: int | None) -> list[InputBlock]:
+    return [
+        InputBlock(
+            block_id=Field.NEEDED_BY,
+            label=plain("Needed by"),
+            hint=plain("When you need the answer. Shown in your timezone."),
+            element=DateTimePickerElement(action_id="value", initial_date_time=when_ts),
+        ),
+    ]
+
+
+def selected_kind(body: dict) -> str | None:
+    """The type chosen in a block_actions payload of the form's type select (None if not one of ours)."""
+    actions = body.get("actions") if isinstance(body, dict) else None
+    first = actions[0] if isinstance(actions, list) and actions and isinstance(actions[0], dict) else {}
+    option = first.get("selected_option") if isinstance(first.get("selected_option"), dict) else {}
+    value = option.get("value")
+    return value if value in {k.value for k in RequestKind} else None
 
 
 def read(values: dict) -> Draft:

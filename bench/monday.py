@@ -73,7 +73,7 @@ def digest_run(kind: str, managers: int) -> list[str]:
         again = digest_flow.send_weekly_digests(other)
         other.close()
         h.drain()
-        digests = [c for c in fake.calls_to("chat.postMessage") if str(c.params.get("text", "")).startswith("Weekly")]
+        digests = [c for c in fake.calls_to("chat.postMessage") if str(c.params.get("text", "")).startswith("Pre-sales digest")]
         per_manager = {}
         for call in digests:
             per_manager[call.params["channel"]] = per_manager.get(call.params["channel"], 0) + 1

@@ -113,7 +113,7 @@ class Request(Base):
     requester: Mapped[Person] = relationship(foreign_keys=[requester_id], lazy="joined")
     claimed_by: Mapped[Person | None] = relationship(foreign_keys=[claimed_by_id], lazy="joined")
     cancelled_by: Mapped[Person | None] = relationship(foreign_keys=[cancelled_by_id], lazy="joined")
-    ask_first: Mapped[Person | None] = relationship(foreign_keys=[ask_first_id], lazy="joined")
+    ask_first: Mapped[Person | None] = relationship(foreign_keys=[ask_first_id])  # loaded when read
     skills: Mapped[list[Skill]] = relationship(secondary=request_skills, lazy="selectin", order_by=Skill.name)
 
     @property

@@ -54,22 +54,25 @@ class _Editions:
             return built[0]
 
 
-def digest_data(deps: Deps, team_id: str, week: digest.Week) -> digest.DigestData:
+TREND_WEEKS = 8  # the chart's trend of the team's figures
+
+
+def digest_data(deps: Deps, team_id: str, week: digest.Week, *, trend_weeks: int = 0) -> digest.DigestData:
     with deps.db.read() as session:
         return digest.compute(session, team_id=team_id, week=week, due_before=deps.policy.brief_due_before,
-                              now=clock.now())
+                              now=clock.now(), trend_weeks=trend_weeks)
 
 
 def digest_edition(deps: Deps, team_id: str, week: digest.Week) -> Edition:
     """One digest as it is sent: its messages and its chart (the same for every manager of
     a workspace who reads the same week in the same timezone)."""
-    data = digest_data(deps, team_id, week)
+    data = digest_data(deps, team_id, week, trend_weeks=TREND_WEEKS)
     try:
-        png = chart.expert_chart(digest_ui.chart_rows(data), title=f"Experts, {week.label}")
+        png = chart.expert_chart(**digest_ui.chart_args(data))
     except Exception:  # the figures are the digest; the picture of them must not hold them back
         log.exception("digest chart for %s (%s) failed; the digest goes without it", team_id, week.label)
         png = None
-    return Edition(messages=digest_ui.messages(data), png=png)
+    return Edition(messages=digest_ui.messages(data, now=clock.now()), png=png)
 
 
 def send_digest(deps: Deps, person: Person, week: digest.Week, *, edition: Edition | None = None) -> Posted:

@@ -7,7 +7,7 @@ first post and every update, and found again by the ``ts`` Slack returned for it
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.exc import OperationalError
 
@@ -48,7 +48,8 @@ def broadcast(deps: Deps, request_id: int, *, exclude_person_ids: tuple[int, ...
         ladder_from, ladder_tz = _ladder_start(deps, request, routes, now)
         offers.plan_offers(session, request=request, matches=routes.now, now=now, ladder_from=ladder_from,
                            ladder_tz=ladder_tz)
-        due.defer_offers(session, request=request, later=[(m.person.id, at) for m, at in routes.later], now=now)
+        if routes.later:
+            due.defer_offers(session, request=request, later=[(m.person.id, at) for m, at in routes.later], now=now)
         if first:
             due.sync(session, request=request, policy=deps.policy, now=now)
         planned = offers.offers_of(session, request_id=request.id)
@@ -113,16 +114,26 @@ class Shown:
 
     brief: Brief | None
     cover: Cover | None
+    # renders of this request by what differs between experts (timezone, their answer, whether it
+    # is theirs): a fan-out to 25 experts builds and checks the Block Kit a few times, not 25
+    renders: dict = field(default_factory=dict, compare=False)
 
 
-def shown(session, request_id: int) -> Shown:
-    return Shown(briefs.get(session, request_id=request_id), covers.open_cover(session, request_id=request_id))
+def shown(session, request: Request) -> Shown:
+    """The brief, and (only a claimed request can have one) an open ask for cover."""
+    cover = covers.open_cover(session, request_id=request.id) if request.status == RequestStatus.CLAIMED.value else None
+    return Shown(briefs.get(session, request_id=request.id), cover)
 
 
 def _render(deps: Deps, request: Request, extra: Shown, offer: Offer) -> tuple[str, list[dict]]:
-    state = request_offer.OfferState(viewer_user_id=offer.expert.slack_user_id, response=offer.response,
-                                     brief=extra.brief, cover=extra.cover)
-    return request_offer.render(request, state, deps.tz(offer.expert))
+    tz = deps.tz(offer.expert)
+    key = (tz, offer.response, offer.expert_id == request.claimed_by_id)
+    rendered = extra.renders.get(key)
+    if rendered is None:
+        state = request_offer.OfferState(viewer_user_id=offer.expert.slack_user_id, response=offer.response,
+                                         brief=extra.brief, cover=extra.cover)
+        rendered = extra.renders[key] = request_offer.render(request, state, tz)
+    return rendered
 
 
 def _post_one(deps: Deps, request: Request, extra: Shown, offer: Offer) -> Posted:
@@ -153,7 +164,7 @@ def post_offers(deps: Deps, request_id: int, offer_ids: list[int]) -> int:
         return 0
     with deps.db.read() as session:
         request = requests_service.find(session, request_id=request_id)
-        extra = shown(session, request_id)
+        extra = shown(session, request)
         leased = offers.by_ids(session, offer_ids)
     rendered = (request.status, request.claimed_by_id)
     results = deps.work.map(lambda offer: _post_one(deps, request, extra, offer), leased)
@@ -187,7 +198,7 @@ def refresh_offer(deps: Deps, offer_id: int, *, urgent: bool = False) -> Posted:
         if offer is None or not offer.ts or not offer.channel_id:
             return Posted(ok=False, error="not_sent")
         request = requests_service.find(session, request_id=offer.request_id)
-        extra = shown(session, offer.request_id)
+        extra = shown(session, request)
     return deps.notifier.update(offer.channel_id, offer.ts, *_render(deps, request, extra, offer), urgent=urgent)
 
 
@@ -208,7 +219,7 @@ def refresh_all(deps: Deps, request_id: int, *, first_person_id: int | None = No
     claimer nor runs into 429s, and every DM shows the newest state in the end."""
     with deps.db.read() as session:
         request = requests_service.find(session, request_id=request_id)
-        extra = shown(session, request_id)
+        extra = shown(session, request) if request is not None else None
         sent = offers.sent_offers(session, request_id=request_id)
     if request is None:
         return

@@ -22,8 +22,11 @@ def _view(deps: Deps, request_id: int, matched: bool | None,
             return None, "", []
         sent = offers.offers_of(session, request_id=request_id)
         brief = briefs.get(session, request_id=request_id)
-        no_manager = history.has_event(session, request_id=request_id, kind=history.NO_MANAGER)
-        deferred = due.next_deferred(session, request_id=request_id)
+        # only an open request can be waiting for its first expert or have escalated to nobody
+        is_open = request.status == RequestStatus.OPEN.value
+        no_manager = is_open and history.has_event(session, request_id=request_id, kind=history.NO_MANAGER)
+        deferred = due.next_deferred(session, request_id=request_id) \
+            if is_open and not any(o.sent_at for o in sent) else None
     progress = deal_status.Progress(
         notified=sum(1 for o in sent if o.sent_at is not None),
         pending=sum(1 for o in sent if o.sent_at is None and o.failed_at is None and o.rank > 0),

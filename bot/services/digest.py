@@ -174,6 +174,21 @@ class DigestData:
     previous_planning_team: Planning
     gaps: list[Gap]
     first_request_at: datetime | None
+    # the team's response figures of the weeks up to this one, oldest first (for the chart's trend)
+    trend: list[tuple[Week, ResponseFigures]] = field(default_factory=list)
+
+    @property
+    def team_responses(self) -> ResponseFigures:
+        """This week's figures of the whole team (the trend's last point, else summed from experts)."""
+        if self.trend and self.trend[-1][0].label == self.week.label:
+            return self.trend[-1][1]
+        figures = [e.figures for e in self.experts]
+        return ResponseFigures(notified=sum(f.notified for f in figures), responded=sum(f.responded for f in figures))
+
+    @property
+    def silent(self) -> list[ExpertWeek]:
+        """Experts who got DMs this week and answered none."""
+        return [e for e in self.experts if e.figures.notified and not e.figures.responded]
 
     @property
     def empty(self) -> bool:
@@ -334,7 +349,21 @@ def gaps_week(session: Session, *, team_id: str, week: Week, now: datetime) -> l
     return [Gap(skill=n, requests=int(r), unfilled=int(u or 0), experts=int(e)) for n, r, u, e in rows]
 
 
-def compute(session: Session, *, team_id: str, week: Week, due_before: timedelta, now: datetime) -> DigestData:
+def trend(session: Session, *, team_id: str, week: Week, weeks: int) -> list[tuple[Week, ResponseFigures]]:
+    """The team's response figures for ``weeks`` weeks ending with ``week`` (one query each, each
+    over one week of offers by the sent_at index)."""
+    out = []
+    current = week
+    for _ in range(weeks):
+        figures = response_figures(session, team_id=team_id, since=current.start, until=current.end, by_expert=False)
+        out.append((current, figures.get(None, ResponseFigures())))
+        current = current.previous
+    return out[::-1]
+
+
+def compute(session: Session, *, team_id: str, week: Week, due_before: timedelta, now: datetime,
+            trend_weeks: int = 0) -> DigestData:
+    """The digest of ``week``; ``trend_weeks`` adds the team's figures of that many weeks (the chart)."""
     previous = week.previous
     team = team_week(session, team_id=team_id, week=week)
     planning_team = planning_week(session, team_id=team_id, week=week, due_before=due_before, now=now, by_ae=False)
@@ -352,4 +381,5 @@ def compute(session: Session, *, team_id: str, week: Week, due_before: timedelta
         previous_planning_team=previous_planning[0] if previous_planning else Planning(person=None),
         gaps=gaps_week(session, team_id=team_id, week=week, now=now),
         first_request_at=first,
+        trend=trend(session, team_id=team_id, week=week, weeks=trend_weeks) if trend_weeks else [],
     )

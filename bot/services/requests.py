@@ -291,7 +291,7 @@ def book_next(session: Session, *, request_id: int, team_id: str, user_id: str, 
                      source_key=f"next-of-{request.id}", policy=policy, now=now, brief=clean)
     created.request.follows_id = request.id
     session.flush()
-    session.refresh(created.request)
+    session.refresh(created.request, attribute_names=["ask_first", "requester", "skills"])
     return created
 
 

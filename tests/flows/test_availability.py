@@ -232,7 +232,7 @@ def test_booking_the_next_meeting_asks_the_same_expert_first(h):
     booked = h.last_request()
     assert booked.id != request.id and booked.follows_id == request.id
     assert booked.meeting_at == next_meeting and booked.account == request.account
-    assert booked.ask_first.slack_user_id == BERLIN and booked.status == RequestStatus.OPEN
+    assert booked.ask_first_id == h.offer(request.id, BERLIN).expert_id and booked.status == RequestStatus.OPEN
     assert asked(h, booked.id) == set()  # Thursday 20:00 in Berlin: their turn starts at 09:00
     h.at(datetime(2026, 11, 27, 8, 0, tzinfo=UTC))
     h.tick()

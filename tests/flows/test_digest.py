@@ -331,7 +331,7 @@ def test_weekly_digest_goes_out_monday_nine_local_once_per_manager_and_week(make
     h.command(ADMIN, "manager remove <@U0ADMIN|a>")  # the admin gets it too; keep the count simple below
 
     def digests_for(user):
-        return [m for m in h.slack.dm_messages(user) if m["text"].startswith("Weekly digest")]
+        return [m for m in h.slack.dm_messages(user) if m["text"].startswith("Pre-sales digest")]
 
     other = __import__("bot.app", fromlist=["build_deps"]).build_deps(h.settings)
     # Monday 30 Nov 2026 07:59 UTC = 08:59 Berlin: not yet
@@ -370,9 +370,9 @@ def test_digest_command_for_managers_only(h):
     assert "no week 60" in h.said(h.command(ADMIN, "digest 2026-W60"))
     ok = h.command(ADMIN, "digest this")
     assert "on its way" in h.said(ok)
-    dm = [m for m in h.slack.dm_messages(ADMIN) if m["text"].startswith("Weekly digest")]
+    dm = [m for m in h.slack.dm_messages(ADMIN) if m["text"].startswith("Pre-sales digest")]
     assert len(dm) == 1 and "2026-W48" in dm[0]["text"]
-    assert "Requests 1" in str(dm[0]["blocks"])
+    assert "*Requests*\\n1" in str(dm[0]["blocks"])
 
 
 def test_an_expert_name_matplotlib_cannot_read_and_a_failing_chart_cost_no_digest(h, monkeypatch, caplog):
@@ -383,9 +383,9 @@ def test_an_expert_name_matplotlib_cannot_read_and_a_failing_chart_cost_no_diges
     caplog.set_level(logging.ERROR, logger="bot.flows")
     real_chart, charted = chart.expert_chart, []
 
-    def spy(rows, **kwargs):
-        charted.extend(name for name, _, _ in rows)
-        return real_chart(rows, **kwargs)
+    def spy(bars, **kwargs):
+        charted.extend(bar.name for bar in bars)
+        return real_chart(bars, **kwargs)
 
     monkeypatch.setattr(chart, "expert_chart", spy)
     h.person(AE)
@@ -403,8 +403,8 @@ def test_an_expert_name_matplotlib_cannot_read_and_a_failing_chart_cost_no_diges
 
     monkeypatch.setattr(chart, "expert_chart", broken)
     assert "on its way" in h.said(h.command(ADMIN, "digest this"))
-    dms = [m for m in h.slack.dm_messages(ADMIN) if m["text"].startswith("Weekly digest")]
-    assert len(dms) == 2 and "Requests 1" in str(dms[1]["blocks"])
+    dms = [m for m in h.slack.dm_messages(ADMIN) if m["text"].startswith("Pre-sales digest")]
+    assert len(dms) == 2 and "*Requests*\\n1" in str(dms[1]["blocks"])
     assert len(h.slack.calls_to("files.completeUploadExternal")) == 1  # no second picture
     assert any("digest chart for T0001" in r.getMessage() and r.exc_info for r in caplog.records)
 
@@ -430,7 +430,8 @@ def test_digest_cli_prints_text_csv_and_json(h, capsys):
         elif fmt == "csv":
             assert out.splitlines()[0] == "week,section,who,metric,value" and ",expert,U0SILENT,notified,0" in out
         else:
-            assert out.startswith("Weekly digest 2026-W46") and "Experts" in out and "Gaps" in out
+            assert out.startswith("Pre-sales digest · Week of 9–15 Nov 2026 (2026-W46") and "Experts" in out \
+                and "Gaps" in out
             assert "Sil\ufffd[2Jent\ufffd (U0SILENT)" in out and "\x1b" not in out and "\x07" not in out
 
 
@@ -463,7 +464,7 @@ def test_a_monday_for_many_managers_builds_each_edition_once_and_reaches_everyon
     real_post = h.deps.notifier.post.__func__
 
     def post(notifier, user, text, blocks=None, **kwargs):
-        if user == refused and text.startswith("Weekly digest"):
+        if user == refused and text.startswith("Pre-sales digest"):
             return Posted(ok=False, error="account_inactive")
         return real_post(notifier, user, text, blocks, **kwargs)
 
@@ -475,7 +476,7 @@ def test_a_monday_for_many_managers_builds_each_edition_once_and_reaches_everyon
         run.join(60)
 
     def digests_for(user):
-        return [m for m in h.slack.dm_messages(user) if m["text"].startswith("Weekly digest")]
+        return [m for m in h.slack.dm_messages(user) if m["text"].startswith("Pre-sales digest")]
 
     assert {u: len(digests_for(u)) for u in berlin + paris} == {u: int(u != refused) for u in berlin + paris}
     # at most one edition per timezone in each of the two processes, instead of one per manager

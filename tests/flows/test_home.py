@@ -82,7 +82,7 @@ def test_manager_home_shows_the_week_and_what_is_at_risk(h):
     assert "Unfilled and at risk" in text and "Soon Unclaimed" in text and "Far Away" not in text
     h.driver.action(ADMIN, Action.SEND_DIGEST, None, view=view)
     h.drain()
-    assert any(m["text"].startswith("Weekly digest") for m in h.slack.dm_messages(ADMIN))
+    assert any(m["text"].startswith("Pre-sales digest") for m in h.slack.dm_messages(ADMIN))
     stranger = h.driver.action(AE, Action.SEND_DIGEST, None, block_id="b")
     h.drain()
     assert "Only managers" in h.said(stranger)

@@ -320,7 +320,7 @@ def stats_of(target_mention: bool) -> Callable[[Ctx], bool]:
 
 
 def digest_sent(ctx: Ctx) -> bool:
-    return "on its way to your DM" in ctx.h.said(ctx.reply) and any(t.startswith("Weekly digest") for t in ctx.dms())
+    return "on its way to your DM" in ctx.h.said(ctx.reply) and any(t.startswith("Pre-sales digest") for t in ctx.dms())
 
 
 CASES: list[Case] = [

@@ -9,23 +9,34 @@ import threading
 
 import pytest
 
-from bot.slack.chart import MAX_EXPERTS, expert_chart
+from bot.slack.chart import MAX_EXPERTS, ExpertBar, WeekPoint, expert_chart
 
 # Pure functions: no database (the PostgreSQL pass skips this module).
 pytestmark = pytest.mark.db_agnostic
 
 
 def test_charts_drawn_in_threads_at_once_are_all_the_same_png():
-    rows = [(f"expert {i}", i / 40, float(i)) for i in range(40)] + [("silent", None, None)]
+    rows = [ExpertBar(f"expert {i}", answered=i, sent=40, median_min=float(i)) for i in range(1, 40)]
+    rows.append(ExpertBar("silent", answered=0, sent=3, median_min=None))
     out: list[bytes | None] = []
-    threads = [threading.Thread(target=lambda: out.append(expert_chart(rows, title="Experts, 2026-W47")))
+    threads = [threading.Thread(target=lambda: out.append(expert_chart(rows, title="Experts, 2026-W47", team_rate=0.5,
+                                                                       team_median_min=12.0)))
                for _ in range(4)]
     [t.start() for t in threads]
     [t.join(60) for t in threads]
     assert len(out) == 4 and all(png and png.startswith(b"\x89PNG\r\n\x1a\n") for png in out)
     assert len(set(out)) == 1  # no figure drew into another's
     width, height = int.from_bytes(out[0][16:20], "big"), int.from_bytes(out[0][20:24], "big")
-    assert width == 1000 and height == round((0.32 * MAX_EXPERTS + 1.2) * 100)  # capped at 30 rows
+    assert width == 1100 and height == round((0.34 * MAX_EXPERTS + 1.0 + 0.6) * 100)  # capped at 30 rows
+
+
+def test_the_trend_adds_a_panel():
+    rows = [ExpertBar("maria", answered=3, sent=4, median_min=5.0)]
+    trend = [WeekPoint(f"{d} Nov", rate=0.8, median_min=6.0, sent=10) for d in (2, 9, 16)]
+    without = expert_chart(rows, title="t")
+    with_trend = expert_chart(rows, title="t", trend=trend)
+    height = lambda png: int.from_bytes(png[20:24], "big")  # noqa: E731
+    assert height(with_trend) == height(without) + 220
 
 
 def test_no_rows_no_chart():

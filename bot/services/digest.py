@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from bot import clock
 from bot.errors import InvalidInput, quote
 from bot.services.sql import PercentileSpec, elapsed_ms, percentile_columns
-from bot.services.stats import ResponseFigures, response_figures
+from bot.services.stats import ResponseFigures, response_figures, weekly_counts
 from models import (
     Brief,
     DueNotice,
@@ -350,15 +350,17 @@ def gaps_week(session: Session, *, team_id: str, week: Week, now: datetime) -> l
 
 
 def trend(session: Session, *, team_id: str, week: Week, weeks: int) -> list[tuple[Week, ResponseFigures]]:
-    """The team's response figures for ``weeks`` weeks ending with ``week`` (one query each, each
-    over one week of offers by the sent_at index)."""
-    out = []
-    current = week
-    for _ in range(weeks):
-        figures = response_figures(session, team_id=team_id, since=current.start, until=current.end, by_expert=False)
-        out.append((current, figures.get(None, ResponseFigures())))
-        current = current.previous
-    return out[::-1]
+    """The team's response rate for ``weeks`` weeks ending with ``week`` (one counting query over
+    them), and this week's full figures."""
+    weeks_ = [week]
+    for _ in range(weeks - 1):
+        weeks_.append(weeks_[-1].previous)
+    weeks_.reverse()
+    figures = weekly_counts(session, team_id=team_id, bounds=[w.start for w in weeks_] + [week.end])
+    # this week's point also has the team's median (the chart marks it); earlier weeks: counts
+    figures[-1] = response_figures(session, team_id=team_id, since=week.start, until=week.end,
+                                   by_expert=False).get(None, figures[-1])
+    return list(zip(weeks_, figures))
 
 
 def compute(session: Session, *, team_id: str, week: Week, due_before: timedelta, now: datetime,

@@ -147,6 +147,31 @@ def response_figures(
     return out
 
 
+def weekly_counts(session: Session, *, team_id: str, bounds: list[datetime]) -> list[ResponseFigures]:
+    """The team's DMs and answers for each period between consecutive ``bounds`` (the weeks of a
+    trend): counts only, one GROUP BY over the sent_at index (medians need a sort per week)."""
+    if len(bounds) < 2:
+        return []
+    bucket = case(*((Offer.sent_at < edge, index) for index, edge in enumerate(bounds[1:])), else_=None).label("bucket")
+    sent = and_(Offer.sent_at >= bounds[0], Offer.sent_at < bounds[-1])
+    real = Offer.request_id.not_in(select(Request.id).where(Request.synthetic.is_(True)))
+    answered = Offer.responded_at.is_not(None)
+    excused = and_(Offer.excused.is_(True), Offer.responded_at.is_(None))
+    rows = session.execute(
+        select(bucket, func.sum(case((not_(excused), 1), else_=0)).label("notified"),
+               func.sum(case((answered, 1), else_=0)).label("responded"),
+               func.sum(case((excused, 1), else_=0)).label("excused"))
+        .join(Person, Person.id == Offer.expert_id).where(Person.team_id == team_id, sent, real).group_by(bucket)
+    ).mappings()
+    out = [ResponseFigures() for _ in bounds[1:]]
+    for row in rows:
+        if row["bucket"] is not None:
+            out[int(row["bucket"])] = ResponseFigures(notified=int(row["notified"] or 0),
+                                                      responded=int(row["responded"] or 0),
+                                                      excused=int(row["excused"] or 0))
+    return out
+
+
 def team_figures(session: Session, *, team_id: str, since: datetime, until: datetime) -> TeamFigures:
     responses = response_figures(session, team_id=team_id, since=since, until=until, by_expert=False,
                                  wall=True).get(

@@ -489,3 +489,22 @@ def test_a_monday_for_many_managers_builds_each_edition_once_and_reaches_everyon
     other.close()
     assert len(digests_for(refused)) == 1
     assert all(len(digests_for(u)) == 1 for u in berlin + paris)
+
+
+def test_the_trend_counts_each_week_like_an_independent_count(h):
+    """The chart's trend: the team's DMs and answers per week (8 weeks), and this week's median."""
+    world = build_world(h, random.Random(11), datetime(2026, 11, 2, 0, 0, tzinfo=UTC))
+    now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    week = digest.parse_week("2026-W47", tz="Europe/Berlin", now=now)
+    with h.db.session() as session:
+        data = digest.compute(session, team_id="T0001", week=week, due_before=timedelta(hours=24), now=now,
+                              trend_weeks=4)
+    assert [w.label for w, _ in data.trend] == ["2026-W44", "2026-W45", "2026-W46", "2026-W47"]
+    for w, figures in data.trend:
+        sent = [o for o in world.offers if w.start <= o["sent"] < w.end]
+        assert figures.notified == len(sent), w.label
+        assert figures.responded == sum(1 for o in sent if o["response"] is not None), w.label
+    this_week = [o["seconds"] for o in world.offers if week.start <= o["sent"] < week.end and o["seconds"] is not None]
+    assert data.trend[-1][1].median_s == pytest.approx(quantile(this_week, 0.5), abs=0.01)
+    args = digest_ui.chart_args(data)
+    assert args["team_rate"] == data.trend[-1][1].response_rate and len(args["trend"]) == 4

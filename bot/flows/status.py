@@ -3,6 +3,8 @@ place) and, when PRESALES_EXPERTS_CHANNEL is set, the post in the experts channe
 
 from __future__ import annotations
 
+import threading
+
 from bot import clock
 from bot.deps import Deps
 from bot.services import briefs, covers, due, history, offers
@@ -43,14 +45,28 @@ def _view(deps: Deps, request_id: int, matched: bool | None,
     return request, text, blocks
 
 
+_locks: dict[int, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _lock(request_id: int) -> threading.Lock:
+    with _locks_guard:
+        if len(_locks) > 10_000:  # requests long finished: forget their locks
+            _locks.clear()
+        return _locks.setdefault(request_id, threading.Lock())
+
+
 def refresh_status(deps: Deps, request_id: int, *, matched: bool | None = None,
                    closest: list[str] | None = None) -> Posted:
-    """Post (first time) or update the status message in the deal channel."""
-    request, text, blocks = _view(deps, request_id, matched, closest)
-    if request is None:
-        return Posted(ok=False, error="not_found")
-    if request.status_ts and not requests_service.is_placeholder(request.status_ts):
-        return deps.notifier.update(request.status_channel, request.status_ts, text, blocks, urgent=True)
+    """Post (first time) or update the status message in the deal channel. Updates of one request
+    go one at a time in a process, each rendered from the database when its turn comes, so two
+    flows finishing together cannot leave the older picture on top."""
+    with _lock(request_id):
+        request, text, blocks = _view(deps, request_id, matched, closest)
+        if request is None:
+            return Posted(ok=False, error="not_found")
+        if request.status_ts and not requests_service.is_placeholder(request.status_ts):
+            return deps.notifier.update(request.status_channel, request.status_ts, text, blocks, urgent=True)
     with deps.db.session() as session:
         if not requests_service.reserve_post(session, request_id=request_id, column="status_ts", now=clock.now()):
             return Posted(ok=False, error="being_posted")  # the poster re-renders after posting

@@ -86,17 +86,16 @@ def expert_chart(bars: list[ExpertBar], *, title: str, team_rate: float | None =
 
 
 def _trend(axis, points: list[WeekPoint]) -> None:
-    """The team's response rate (line) and median time to respond (bars) over the last weeks."""
+    """The team's response rate over the last weeks, each week with its number of DMs (a week
+    without DMs has no point)."""
     xs = list(range(len(points)))
-    axis.bar(xs, [p.median_min or 0 for p in points], color="#f4a261", alpha=0.6, label="median (working min)")
-    axis.set_ylabel("median (min)")
-    axis.set_xticks(xs, labels=[f"{p.label}\n{p.sent} DMs" for p in points], parse_math=False)
-    rates = axis.twinx()
-    rates.plot(xs, [(p.rate or 0) * 100 for p in points], color="#2a9d8f", marker="o", label="response rate")
-    rates.set_ylim(0, 105)
-    rates.set_ylabel("response rate (%)")
-    for x, p in zip(xs, points):
-        if p.rate is not None:
-            rates.annotate(f"{p.rate * 100:.0f}%", (x, p.rate * 100), textcoords="offset points", xytext=(0, 6),
-                           ha="center", fontsize=8)
-    axis.set_title("Team, last weeks", fontsize=9)
+    shown = [(x, p) for x, p in zip(xs, points) if p.sent and p.rate is not None]
+    axis.plot([x for x, _ in shown], [p.rate * 100 for _, p in shown], color="#2a9d8f", marker="o")
+    for x, p in shown:
+        axis.annotate(f"{p.rate * 100:.0f}%", (x, p.rate * 100), textcoords="offset points", xytext=(0, 6),
+                      ha="center", fontsize=8)
+    axis.set_ylim(0, 110)
+    axis.set_xlim(-0.5, len(points) - 0.5)
+    axis.set_ylabel("response rate (%)")
+    axis.set_xticks(xs, labels=[f"{p.label}\n{p.sent} DMs" for p in points])
+    axis.set_title("Team response rate, last weeks (week starting)", fontsize=9)

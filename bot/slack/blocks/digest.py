@@ -62,6 +62,7 @@ def _delta(now: float | None, before: float | None, *, percent: bool = False, du
     return f" ({'▲' if diff > 0 else '▼'}{amount}{' ⚠' if worse else ''})"
 
 
+TIMES_ARE = "time to respond: each expert's working hours, DM sent to first click by Slack's clock; time to claim: wall clock"
 LEGEND = ("Times to respond count each expert's own working hours, by Slack's clock (DM sent → first click). "
           "Response rate = DMs answered / DMs sent (ignored DMs count against it; DMs that found someone out of "
           "office do not). ▲▼ = change from the week before; ⚠ = a change for the worse.")
@@ -224,6 +225,7 @@ def as_csv(data: DigestData) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["week", "section", "who", "metric", "value"])
     t, w = data.team, data.week.label
+    writer.writerow([w, "about", "", "times", TIMES_ARE])
     for metric, value in (("requests", t.made), ("filled", t.filled), ("unfilled", t.unfilled),
                           ("cancelled", t.cancelled), ("fill_rate", t.fill_rate), ("claim_median_s", t.claim_median_s),
                           ("claim_p90_s", t.claim_p90_s), ("escalated", t.escalated)):
@@ -249,7 +251,7 @@ def as_csv(data: DigestData) -> str:
 def as_json(data: DigestData) -> str:
     t = data.team
     doc = {
-        "week": data.week.label, "timezone": data.week.tz, "start": data.week.start.isoformat(),
+        "week": data.week.label, "timezone": data.week.tz, "times": TIMES_ARE, "start": data.week.start.isoformat(),
         "end": data.week.end.isoformat(),
         "team": {"requests": t.made, "filled": t.filled, "unfilled": t.unfilled, "cancelled": t.cancelled,
                  "fill_rate": t.fill_rate, "claim_median_s": t.claim_median_s, "claim_p90_s": t.claim_p90_s,

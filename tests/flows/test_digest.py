@@ -429,7 +429,7 @@ def test_digest_cli_prints_text_csv_and_json(h, capsys):
             assert len(doc["experts"]) == 7
         elif fmt == "csv":
             assert out.splitlines()[0] == "week,section,who,metric,value" and ",expert,U0SILENT,notified,0" in out
-            assert out.splitlines()[1].startswith("2026-W46,about,,times,time to respond: each expert's working hours")
+            assert out.splitlines()[1].startswith('2026-W46,about,,times,"time to respond: each expert\'s working hours')
         else:
             assert out.startswith("Pre-sales digest · Week of 9–15 Nov 2026 (2026-W46") and "Experts" in out \
                 and "Gaps" in out

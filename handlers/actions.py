@@ -55,6 +55,12 @@ def _value(body: dict) -> str | None:
     return actions[0].get("value")
 
 
+def _clicked(body: dict):
+    """(now, when the person clicked by Slack's clock: the click's action_ts)."""
+    now = clock.now()
+    return now, clock.slack_time(action_ts(body), now=now)
+
+
 def _action_id(body: dict) -> str:
     actions = body.get("actions") or [{}]
     return str(actions[0].get("action_id", ""))
@@ -84,10 +90,10 @@ def claim_message(result: claims.Result) -> str | None:
 def claim(d, body, respond):
     caller = Caller.of(body)
     request_id = parse_request_value(_value(body))
-    now = clock.now()
+    now, at = _clicked(body)
     with d.db.session() as session:
         result = claims.claim(session, request_id=request_id, team_id=caller.team_id, expert_user_id=caller.user_id,
-                              policy=d.policy, now=now, at=clock.slack_time(action_ts(body), now=now))
+                              policy=d.policy, now=now, at=at)
     if result.outcome == Outcome.WON:
         metrics.claims.inc()
         d.work.submit(offers.after_claim, d, request_id)
@@ -102,10 +108,10 @@ def decline(d, body, respond):
     follows only asks, optionally, why. Closing it leaves the decline as it is."""
     caller = Caller.of(body)
     request_id = parse_request_value(_value(body))
-    now = clock.now()
+    now, at = _clicked(body)
     with d.db.session() as session:
         result = claims.decline(session, request_id=request_id, team_id=caller.team_id, expert_user_id=caller.user_id,
-                                reason=None, policy=d.policy, now=now, at=clock.slack_time(action_ts(body), now=now))
+                                reason=None, policy=d.policy, now=now, at=at)
     if result.outcome not in (Outcome.DECLINED, Outcome.ALREADY_DECLINED):
         d.work.submit(offers.refresh_for, d, request_id, result.expert.id)  # the clicked DM shows the truth
         answer(d, respond, caller, replies.text_reply(decline_message(result)))
@@ -184,10 +190,10 @@ def ask_cover(d, body, respond):
 def take_over(d, body, respond):
     caller = Caller.of(body)
     request_id = parse_request_value(_value(body))
-    now = clock.now()
+    now, at = _clicked(body)
     with d.db.session() as session:
         result = covers.take(session, request_id=request_id, team_id=caller.team_id, expert_user_id=caller.user_id,
-                             policy=d.policy, now=now, at=clock.slack_time(action_ts(body), now=now))
+                             policy=d.policy, now=now, at=at)
     if result.outcome == Taken.TAKEN_OVER:
         metrics.claims.inc()
         d.work.submit(cover_flow.after_taken, d, request_id, result.cover.id)

@@ -13,7 +13,7 @@ from bot.errors import InvalidInput
 from bot.flows import covers as cover_flow
 from bot.flows import lifecycle, offers
 from bot.flows.people import cached_timezone
-from bot.services import availability, briefs, claims, covers, directory, followups
+from bot.services import availability, briefs, claims, covers, directory, followups, next_meeting
 from bot.services import requests as requests_service
 from bot.services.claims import Outcome
 from bot.services.skills import existing_skills
@@ -152,16 +152,16 @@ def submit_skills(ack, body, view, context):
 def submit_outcome(ack, body, view, context):
     d, caller = deps_of(context), Caller.of(body)
     request_id = parse_request_metadata(view.get("private_metadata"))
-    decided, next_step, new_date, next_meeting = notices.read_outcome(_values(view))
+    decided, next_step, new_date, next_at = notices.read_outcome(_values(view))
     tz = cached_timezone(d, caller.team_id, caller.user_id)
     now = clock.now()
     try:
         with d.db.session() as session:  # the outcome and the next meeting's request: both or neither
             followups.record_outcome(session, request_id=request_id, team_id=caller.team_id, user_id=caller.user_id,
                                      decided=decided, next_step=next_step, new_date=new_date, tz=tz, now=now)
-            booked = None if next_meeting is None else requests_service.book_next(
+            booked = None if next_at is None else next_meeting.book_next(
                 session, request_id=request_id, team_id=caller.team_id, user_id=caller.user_id,
-                meeting_at=next_meeting, max_lead=d.settings.max_lead, policy=d.policy, now=now)
+                meeting_at=next_at, max_lead=d.settings.max_lead, policy=d.policy, now=now)
     except InvalidInput as exc:
         ack(response_action="errors", errors=exc.fields)
         return

@@ -7,7 +7,7 @@ import threading
 
 from bot import clock
 from bot.deps import Deps
-from bot.services import briefs, covers, due, history, offers
+from bot.services import briefs, covers, due, history, offers, posts
 from bot.services import requests as requests_service
 from bot.slack.blocks import deal_status, request_offer
 from bot.slack.blocks.replies import text_reply
@@ -65,10 +65,10 @@ def refresh_status(deps: Deps, request_id: int, *, matched: bool | None = None,
         request, text, blocks = _view(deps, request_id, matched, closest)
         if request is None:
             return Posted(ok=False, error="not_found")
-        if request.status_ts and not requests_service.is_placeholder(request.status_ts):
+        if request.status_ts and not posts.is_placeholder(request.status_ts):
             return deps.notifier.update(request.status_channel, request.status_ts, text, blocks, urgent=True)
     with deps.db.session() as session:
-        if not requests_service.reserve_post(session, request_id=request_id, column="status_ts", now=clock.now()):
+        if not posts.reserve_post(session, request_id=request_id, column="status_ts", now=clock.now()):
             return Posted(ok=False, error="being_posted")  # the poster re-renders after posting
     posted = deps.notifier.post(request.channel_id, text, blocks)
     if not posted.ok:
@@ -79,7 +79,7 @@ def refresh_status(deps: Deps, request_id: int, *, matched: bool | None = None,
         deps.notifier.post(request.requester.slack_user_id, hint)
         posted = deps.notifier.post(request.requester.slack_user_id, text, blocks)
     with deps.db.session() as session:
-        requests_service.record_status_message(session, request_id=request_id, channel=posted.channel,
+        posts.record_status_message(session, request_id=request_id, channel=posted.channel,
                                                ts=posted.ts, error=None if posted.ok else posted.error)
     if posted.ok and posted.ts:  # others skipped their update while this was posted: catch up
         _, now_text, now_blocks = _view(deps, request_id, matched, closest)
@@ -106,18 +106,18 @@ def post_experts_channel(deps: Deps, request_id: int) -> Posted | None:
         brief = briefs.get(session, request_id=request_id)
         cover = covers.open_cover(session, request_id=request_id)
     text, blocks = request_offer.render_channel_post(request, deps.settings.timezone, brief, cover)
-    if request.experts_post_ts and not requests_service.is_placeholder(request.experts_post_ts):
+    if request.experts_post_ts and not posts.is_placeholder(request.experts_post_ts):
         return deps.notifier.update(request.experts_post_channel, request.experts_post_ts, text, blocks,
                                     urgent=True)
     if request.status != RequestStatus.OPEN.value:
         return None
     with deps.db.session() as session:
-        if not requests_service.reserve_post(session, request_id=request_id, column="experts_post_ts",
+        if not posts.reserve_post(session, request_id=request_id, column="experts_post_ts",
                                              now=clock.now()):
             return None
     posted = deps.notifier.post(channel, text, blocks)
     with deps.db.session() as session:
-        requests_service.record_experts_post(session, request_id=request_id, channel=posted.channel or channel,
+        posts.record_experts_post(session, request_id=request_id, channel=posted.channel or channel,
                                              ts=posted.ts if posted.ok else None)
     if posted.ok and posted.ts:  # anything that changed while it was being posted
         with deps.db.read() as session:

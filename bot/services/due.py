@@ -206,7 +206,9 @@ def sync(session: Session, *, request: Request, policy: Policy, now: datetime,
         existing = list(session.scalars(select(DueNotice).where(DueNotice.request_id == request.id)))
     else:
         has_brief, existing = new_with_brief, []
-    managers = manager_ids(session, team_id=request.team_id, admins=policy.admins, now=now) if request.needs_brief else []
+    # managers are only told of a brief that is overdue: none to find when the brief exists
+    managers = manager_ids(session, team_id=request.team_id, admins=policy.admins, now=now) \
+        if request.needs_brief and not has_brief else []
     ae_tz = request.requester.tz or policy.default_tz
     wanted = {p.key: p for p in plan(request, policy=policy, has_brief=has_brief, manager_ids=managers, ae_tz=ae_tz)}
     result = Synced()

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -81,7 +81,7 @@ def _valid_times(draft: Draft, *, now: datetime, max_lead: timedelta,
     if RequestKind(draft.kind).has_meeting:
         if meeting_at is None:
             errors[Field.MEETING_AT] = "When does the meeting start?"
-        elif problem := _time_problem(meeting_at, now=now, max_lead=max_lead, what="The meeting"):
+        elif problem := time_problem(meeting_at, now=now, max_lead=max_lead, what="The meeting"):
             errors[Field.MEETING_AT] = problem
         if duration is None:
             duration = DEFAULT_DURATION
@@ -91,7 +91,7 @@ def _valid_times(draft: Draft, *, now: datetime, max_lead: timedelta,
     moment = needed_by or meeting_at
     if moment is None:
         errors[Field.NEEDED_BY] = "By when do you need it?"
-    elif problem := _time_problem(moment, now=now, max_lead=max_lead, what="The deadline"):
+    elif problem := time_problem(moment, now=now, max_lead=max_lead, what="The deadline"):
         errors[Field.NEEDED_BY] = problem
     return None, None, moment
 
@@ -126,25 +126,12 @@ def validate(draft: Draft, *, now: datetime, max_lead: timedelta, known_skills: 
                  ask_first_user_id=draft.ask_first_user_id)
 
 
-def _time_problem(moment: datetime, *, now: datetime, max_lead: timedelta, what: str) -> str | None:
+def time_problem(moment: datetime, *, now: datetime, max_lead: timedelta, what: str) -> str | None:
     if moment < now - PAST_GRACE:
         return f"{what} is in the past. Pick a time from now on."
     if moment > now + max_lead:
         return f"{what} is more than {max_lead.days} days away. Ask again closer to the date."
     return None
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 # ---------------------------------------------------------------- lifecycle
@@ -269,32 +256,6 @@ def end_ask_first(session: Session, *, request_id: int, policy: due.Policy, now:
     return request
 
 
-def book_next(session: Session, *, request_id: int, team_id: str, user_id: str, meeting_at: datetime,
-              max_lead: timedelta, policy: due.Policy, now: datetime) -> Created:
-    """The next meeting with the customer, booked at the end of this one: a new request for it,
-    pre-filled (type, skills, account, what is needed, the brief carried over for editing), asking
-    the expert who took this one first."""
-    request = get(session, request_id=request_id, team_id=team_id)
-    problem = _time_problem(meeting_at, now=now, max_lead=max_lead, what="The next meeting")
-    if problem:
-        raise InvalidInput(fields={Field.OUTCOME_NEXT_MEETING.value: problem})
-    kind = request.kind if RequestKind(request.kind).has_meeting else RequestKind.DEMO.value
-    draft = Draft(kind=kind, skills=[s.name for s in request.skills], account=request.account,
-                  meeting_at=meeting_at, duration_min=request.duration_min or DEFAULT_DURATION,
-                  urgency=Urgency.NORMAL.value, crm_url=request.crm_url,
-                  description=f"Next meeting after request #{request.id}. {request.description}"[:DESCRIPTION_MAX],
-                  ask_first_user_id=request.claimed_by.slack_user_id
-                  if request.claimed_by is not None and request.claimed_by.is_expert else None)
-    brief = briefs.get(session, request_id=request.id)
-    clean = briefs.carried_over(brief, meeting_day=meeting_at.date()) if brief is not None else None
-    created = create(session, team_id=team_id, requester_user_id=user_id, channel_id=request.channel_id, draft=draft,
-                     source_key=f"next-of-{request.id}", policy=policy, now=now, brief=clean)
-    created.request.follows_id = request.id
-    session.flush()
-    session.refresh(created.request, attribute_names=["ask_first", "requester", "skills"])
-    return created
-
-
 def create_selftest(session: Session, *, team_id: str, admin_user_id: str, channel_id: str,
                     policy: due.Policy, now: datetime) -> Request:
     """A synthetic request (RELIABILITY 61): the whole path — DM, Claim, status message, Home —
@@ -314,48 +275,6 @@ def create_selftest(session: Session, *, team_id: str, admin_user_id: str, chann
     history.log_event(session, request_id=request.id, actor_id=admin.id, kind="selftest", now=now)
     due.sync(session, request=request, policy=policy, now=now)
     return request
-
-
-
-
-SLOT_LEASE = timedelta(minutes=2)
-PENDING = "pending:"
-
-
-
-
-
-
-def reserve_post(session: Session, *, request_id: int, column: str, now: datetime) -> bool:
-    """Take the right to make the first post of the status message (``status_ts``) or the
-    experts-channel post (``experts_post_ts``): a placeholder, so two flows never both post."""
-    col = getattr(Request, column)
-    stale = f"{PENDING}{int((now - SLOT_LEASE).timestamp()):011d}"
-    return bool(session.execute(
-        update(Request)
-        .where(Request.id == request_id, or_(col.is_(None), and_(col.startswith(PENDING), col < stale)))
-        .values({column: f"{PENDING}{int(now.timestamp()):011d}"})
-        .execution_options(synchronize_session=False)
-    ).rowcount)
-
-
-def is_placeholder(ts: str | None) -> bool:
-    return bool(ts) and ts.startswith(PENDING)
-
-
-
-
-
-
-def record_status_message(session: Session, *, request_id: int, channel: str | None, ts: str | None, error: str | None) -> None:
-    values: dict = {"status_error": error[:64] if error else None, "status_ts": ts, "status_channel": channel}
-    session.execute(update(Request).where(Request.id == request_id).values(**values))
-
-
-def record_experts_post(session: Session, *, request_id: int, channel: str, ts: str | None) -> None:
-    session.execute(
-        update(Request).where(Request.id == request_id).values(experts_post_channel=channel, experts_post_ts=ts)
-    )
 
 
 LIVE = (RequestStatus.HELD.value, RequestStatus.OPEN.value, RequestStatus.CLAIMED.value)
@@ -405,7 +324,7 @@ def reschedule(session: Session, *, request_id: int, team_id: str, actor_user_id
                               what="reschedule")
     if request.status not in LIVE:
         raise Conflict(f"Request #{request.id} is {request.status}; there is nothing to move.")
-    problem = _time_problem(when, now=now, max_lead=max_lead, what="The new time")
+    problem = time_problem(when, now=now, max_lead=max_lead, what="The new time")
     if problem:
         raise InvalidInput(problem)
     column = Request.meeting_at if request.meeting_at is not None else Request.needed_by
